@@ -1,0 +1,136 @@
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/diagnostic.h"
+#include "manifest/emit.h"
+#include "manifest/reader.h"
+#include "validate/validate.h"
+#include "version.h"
+
+namespace ctrun::cli {
+namespace {
+
+struct Loaded {
+  manifest::Manifest manifest;
+  manifest::SourceMap locs;
+};
+
+void print(const Diagnostics& diags) {
+  for (const auto& d : diags.items()) std::fprintf(stderr, "%s\n", render(d).c_str());
+}
+
+// parse -> validate: every diagnostic of both stages, then a verdict.
+std::optional<Loaded> load(const std::string& path, const std::vector<std::string>& sets,
+                           const std::optional<std::vector<std::string>>& args) {
+  Loaded out;
+  Diagnostics diags;
+  manifest::LoadOptions options;
+  options.sets = sets;
+  auto status = manifest::read_manifest_file(path, options, out.manifest, out.locs, diags);
+  bool ok = status == manifest::ReadStatus::ok;
+  if (status != manifest::ReadStatus::unreadable) {
+    if (args) out.manifest.process.args = *args;
+    ok = validate::validate(out.manifest, out.locs, diags) && ok;
+  }
+  print(diags);
+  if (!ok) {
+    size_t n = diags.error_count();
+    std::fprintf(stderr, "ctrun: %s: %zu error%s\n", path.c_str(), n, n == 1 ? "" : "s");
+    return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  // Everything after the first "--" is the command that replaces process.args;
+  // CLI11 never sees it, so an argument such as --help reaches the container.
+  std::vector<std::string> front;
+  std::optional<std::vector<std::string>> command;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--" && !command) {
+      command.emplace();
+      continue;
+    }
+    if (command) command->push_back(a);
+    else front.push_back(a);
+  }
+  // `ctrun MANIFEST` is `ctrun run MANIFEST`.
+  static const std::vector<std::string> kVerbs = {"run", "validate", "help", "--help", "-h", "--version"};
+  if (front.empty() || std::find(kVerbs.begin(), kVerbs.end(), front.front()) == kVerbs.end()) {
+    front.insert(front.begin(), "run");
+  }
+
+  CLI::App app{"ctrun runs a Linux container described by a YAML manifest (see ctrun.manifest(5)).", "ctrun"};
+  app.set_version_flag("--version", std::string("ctrun ") + CTRUN_VERSION);
+  app.require_subcommand(1, 1);
+  app.footer("ctrun MANIFEST [-- CMD ARGS...] is the same as ctrun run. Exit status: the container's; "
+             "125 when ctrun failed; 2 for usage errors.");
+
+  std::string manifest_path;
+  std::vector<std::string> sets;
+  bool plan = false;
+
+  auto add_common = [&](CLI::App* sub) {
+    sub->add_option("manifest", manifest_path, "the manifest file")->required();
+    sub->add_option("--set", sets, "override a key: --set resources.memory.max=256M (repeatable; key= removes)")
+        ->take_all()
+        ->allow_extra_args(false);
+  };
+  CLI::App* run_cmd = app.add_subcommand("run", "run the container the manifest describes (the default verb)");
+  add_common(run_cmd);
+  CLI::App* validate_cmd =
+      app.add_subcommand("validate", "check a manifest and print the effective manifest (defaults filled in)");
+  add_common(validate_cmd);
+  validate_cmd->add_flag("--plan", plan, "also print the launch plan");
+
+  try {
+    std::vector<std::string> reversed(front.rbegin(), front.rend());
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp& e) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << e.what() << "\n";
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {
+      app.exit(e);
+      return 0;
+    }
+    std::fprintf(stderr, "ctrun: %s\nTry 'ctrun --help' for more information.\n", e.what());
+    return kExitUsage;
+  }
+
+  if (validate_cmd->parsed()) {
+    if (command) {
+      std::fprintf(stderr, "ctrun: validate takes no command after --\n");
+      return kExitUsage;
+    }
+    auto loaded = load(manifest_path, sets, std::nullopt);
+    if (!loaded) return kExitFailure;
+    std::fputs(manifest::emit_yaml(loaded->manifest).c_str(), stdout);
+    if (plan) {
+      std::fprintf(stderr, "ctrun: failed to print the launch plan: not supported yet (the launcher is not built)\n");
+      return kExitFailure;
+    }
+    return 0;
+  }
+
+  auto loaded = load(manifest_path, sets, command);
+  if (!loaded) return kExitFailure;
+  std::fprintf(stderr, "ctrun: failed to run %s: not supported yet (this build validates manifests only)\n",
+               loaded->manifest.name.c_str());
+  return kExitFailure;
+}
+
+}  // namespace ctrun::cli
