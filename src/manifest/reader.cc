@@ -867,6 +867,8 @@ void build(Reader& r, const std::string& file, Manifest& m) {
   if (auto h = r.string("hostname", Kind::hostname)) {
     if (is_hostname(*h)) m.hostname = *h;
     else r.error("hostname", quoted(*h) + " is not a host name (letters, digits, '-', '_' and '.', at most 64)");
+  } else if (!r.present("hostname") && !m.name.empty() && !is_hostname(m.name)) {
+    r.error("name", quoted(m.name) + " is not a valid host name, so it cannot be the default hostname; set hostname:");
   }
 
   set(m.rootfs.path, r.host_path("rootfs.path"));

@@ -14,5 +14,5 @@ rm -rf "$corpus" && mkdir -p "$corpus"
 cp "$src"/tests/fuzz/corpus/* "$src"/manifests/*.yaml "$src"/tests/data/good/*.yaml "$src"/tests/data/bad/*.yaml "$corpus"/
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 "$build/fuzz_manifest" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-  -print_final_stats=1 "$corpus" 2>&1 | tail -25
+  -print_final_stats=1 -artifact_prefix="$build/" "$corpus" 2>&1 | tail -25
 echo "fuzz: ${seconds}s without a crash"

@@ -52,6 +52,14 @@ TEST_CASE("the name defaults to the file name, and must be valid") {
   CHECK_FALSE(read("version: 1\nname: " + std::string(65, 'a') + "\nrootfs: {host: true}\nprocess: {args: [sh]}\n").valid);
 }
 
+TEST_CASE("a name that is no host name needs an explicit hostname") {
+  // Found by the fuzzer: the default hostname must itself be valid.
+  auto r = read("version: 1\nname: .net.\nrootfs: {path: /r}\nprocess: {args: [sh]}\n");
+  CHECK(r.errors ==
+        "t.yaml:2:1: name: \".net.\" is not a valid host name, so it cannot be the default hostname; set hostname:\n");
+  CHECK(read("version: 1\nname: .net.\nhostname: net\nrootfs: {path: /r}\nprocess: {args: [sh]}\n").valid);
+}
+
 TEST_CASE("boot changes the default stop signal") {
   auto r = read("version: 1\nrootfs: {path: /r}\nboot: true\n");
   REQUIRE_MESSAGE(r.valid, r.errors);
