@@ -60,6 +60,13 @@ bool is_ifname(std::string_view s) {
   return true;
 }
 
+std::optional<std::string> as_ifname(const std::string& s) {
+  return is_ifname(s) ? std::optional(s) : std::nullopt;
+}
+
+const std::string kNotIp = "is not an IPv4 or IPv6 address";
+const std::string kNotIfname = "is not an interface name (1 to 15 bytes, no '/', ':' or spaces)";
+
 bool is_account_name(std::string_view s) {
   if (s.empty() || s.size() > 32 || s.front() == '-') return false;
   for (char c : s) {
@@ -190,23 +197,25 @@ class Reader {
     return to_container_path(path, *text);
   }
 
-  std::optional<Size> size(const std::string& path, bool allow_max) {
-    auto text = scalar(path, Kind::size);
+  // The common shape of a scalar getter: read the text, parse it, or say
+  // `"text" <what>` at the key.
+  template <typename F>
+  auto parsed(const std::string& path, Kind kind, F parse, std::string_view what) -> decltype(parse(std::string())) {
+    auto text = scalar(path, kind);
     if (!text) return std::nullopt;
-    auto s = parse_size(*text, allow_max);
-    if (!s) {
-      error(path, quoted(*text) + " is not a size (examples: 512M, 2G" + (allow_max ? ", max)" : ")"));
-      return std::nullopt;
-    }
-    return s;
+    auto v = parse(*text);
+    if (!v) error(path, quoted(*text) + " " + std::string(what));
+    return v;
+  }
+
+  std::optional<Size> size(const std::string& path, bool allow_max) {
+    return parsed(path, Kind::size, [&](const std::string& t) { return parse_size(t, allow_max); },
+                  allow_max ? "is not a size (examples: 512M, 2G, max)" : "is not a size (examples: 512M, 2G)");
   }
 
   std::optional<uint64_t> duration(const std::string& path) {
-    auto text = scalar(path, Kind::duration);
-    if (!text) return std::nullopt;
-    auto d = parse_duration_us(*text);
-    if (!d) error(path, quoted(*text) + " is not a duration (examples: 10s, 500ms, 2min)");
-    return d;
+    return parsed(path, Kind::duration, [](const std::string& t) { return parse_duration_us(t); },
+                  "is not a duration (examples: 10s, 500ms, 2min)");
   }
 
   std::optional<uint32_t> octal(const std::string& path) {
@@ -233,11 +242,8 @@ class Reader {
   }
 
   std::optional<int> signal(const std::string& path) {
-    auto text = scalar(path, Kind::signal);
-    if (!text) return std::nullopt;
-    auto sig = parse_signal(*text);
-    if (!sig) error(path, quoted(*text) + " is not a signal (examples: SIGTERM, SIGRTMIN+3, 15)");
-    return sig;
+    return parsed(path, Kind::signal, [](const std::string& t) { return parse_signal(t); },
+                  "is not a signal (examples: SIGTERM, SIGRTMIN+3, 15)");
   }
 
   std::optional<NamespaceMode> namespace_mode(const std::string& path) {
@@ -290,13 +296,9 @@ class Reader {
   }
 
   std::optional<std::string> cpu_list(const std::string& path) {
-    auto text = scalar(path, Kind::cpu_list);
-    if (!text) return std::nullopt;
-    if (!parse_cpu_list(*text)) {
-      error(path, quoted(*text) + " is not a CPU list (examples: 0-3, 0,2,4-7)");
-      return std::nullopt;
-    }
-    return text;
+    return parsed(path, Kind::cpu_list,
+                  [](const std::string& t) { return parse_cpu_list(t) ? std::optional(t) : std::nullopt; },
+                  "is not a CPU list (examples: 0-3, 0,2,4-7)");
   }
 
   std::optional<Limit> count_or_max(const std::string& path) {
@@ -362,21 +364,11 @@ class Reader {
   }
 
   std::optional<std::string> ifname(const std::string& path) {
-    auto text = scalar(path, Kind::ifname);
-    if (!text) return std::nullopt;
-    if (!is_ifname(*text)) {
-      error(path, quoted(*text) + " is not an interface name (1 to 15 bytes, no '/', ':' or spaces)");
-      return std::nullopt;
-    }
-    return text;
+    return parsed(path, Kind::ifname, as_ifname, kNotIfname);
   }
 
   std::optional<IpAddress> ip(const std::string& path) {
-    auto text = scalar(path, Kind::ip);
-    if (!text) return std::nullopt;
-    auto a = parse_ip(*text);
-    if (!a) error(path, quoted(*text) + " is not an IPv4 or IPv6 address");
-    return a;
+    return parsed(path, Kind::ip, [](const std::string& t) { return parse_ip(t); }, kNotIp);
   }
 
   std::optional<Cidr> cidr(const std::string& path) {
@@ -480,16 +472,16 @@ class Reader {
   std::optional<std::vector<IpAddress>> ips(const std::string& path) {
     return list_of<IpAddress>(path, Kind::ip_list, [&](Item& i) -> std::optional<IpAddress> {
       auto a = parse_ip(i.text);
-      if (!a) diags_.error(i.loc, i.path, quoted(i.text) + " is not an IPv4 or IPv6 address");
+      if (!a) diags_.error(i.loc, i.path, quoted(i.text) + " " + kNotIp);
       return a;
     });
   }
 
   std::optional<std::vector<std::string>> ifnames(const std::string& path) {
     return list_of<std::string>(path, Kind::ifname_list, [&](Item& i) -> std::optional<std::string> {
-      if (is_ifname(i.text)) return i.text;
-      diags_.error(i.loc, i.path, quoted(i.text) + " is not an interface name (1 to 15 bytes, no '/', ':' or spaces)");
-      return std::nullopt;
+      auto name = as_ifname(i.text);
+      if (!name) diags_.error(i.loc, i.path, quoted(i.text) + " " + kNotIfname);
+      return name;
     });
   }
 
@@ -581,7 +573,7 @@ class Reader {
       }
       auto a = parse_ip(*v);
       if (!a) {
-        diags_.error(p.loc, p.path, quoted(*v) + " is not an IPv4 or IPv6 address");
+        diags_.error(p.loc, p.path, quoted(*v) + " " + kNotIp);
         ok = false;
         continue;
       }
