@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "base/diagnostic.h"
+#include "launch/launcher.h"
 #include "manifest/emit.h"
 #include "manifest/reader.h"
+#include "plan/plan.h"
 #include "validate/validate.h"
 #include "version.h"
 
@@ -46,6 +48,22 @@ std::optional<Loaded> load(const std::string& path, const std::vector<std::strin
     return std::nullopt;
   }
   return out;
+}
+
+// validated manifest + host facts -> plan, or the diagnostics of what this
+// build cannot do.
+std::optional<plan::LaunchPlan> make_plan(const std::string& path, const Loaded& loaded) {
+  plan::LaunchPlan p;
+  Diagnostics diags;
+  bool ok = plan::build_plan(loaded.manifest, loaded.locs, plan::read_host_facts(), p, diags);
+  diags.sort();
+  print(diags);
+  if (!ok) {
+    size_t n = diags.error_count();
+    std::fprintf(stderr, "ctrun: %s: %zu error%s\n", path.c_str(), n, n == 1 ? "" : "s");
+    return std::nullopt;
+  }
+  return p;
 }
 
 }  // namespace
@@ -120,17 +138,18 @@ int run(int argc, char** argv) {
     if (!loaded) return kExitFailure;
     std::fputs(manifest::emit_yaml(loaded->manifest).c_str(), stdout);
     if (plan) {
-      std::fprintf(stderr, "ctrun: failed to print the launch plan: not supported yet (the launcher is not built)\n");
-      return kExitFailure;
+      auto p = make_plan(manifest_path, *loaded);
+      if (!p) return kExitFailure;
+      std::fputs(plan::format_plan(*p).c_str(), stdout);
     }
     return 0;
   }
 
   auto loaded = load(manifest_path, sets, command);
   if (!loaded) return kExitFailure;
-  std::fprintf(stderr, "ctrun: failed to run %s: not supported yet (this build validates manifests only)\n",
-               loaded->manifest.name.c_str());
-  return kExitFailure;
+  auto p = make_plan(manifest_path, *loaded);
+  if (!p) return kExitFailure;
+  return launch::launch(*p);
 }
 
 }  // namespace ctrun::cli

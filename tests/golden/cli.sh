@@ -32,15 +32,17 @@ expect validate-good 0 "^version: 1" -- "$ctrun" validate "$good"
 expect validate-extra-command 2 "no command after --" -- "$ctrun" validate "$good" -- /bin/true
 expect missing-file 125 "^$tmp/nope.yaml: cannot open: No such file or directory" -- "$ctrun" validate "$tmp/nope.yaml"
 expect directory 125 "not a regular file" -- "$ctrun" validate "$tmp"
-expect plan-not-yet 125 "not supported yet" -- "$ctrun" validate --plan "$good"
-expect run-not-yet 125 "failed to run all-keys: not supported yet" -- "$ctrun" "$good"
-expect run-verb 125 "failed to run all-keys: not supported yet" -- "$ctrun" run "$good" -- /bin/echo --help
+# Keys whose executor is not built yet are refused with their position.
+expect plan-unsupported 125 "all-keys.yaml:[0-9]+:[0-9]+: resources.cpu: not supported yet" -- "$ctrun" validate --plan "$good"
+expect run-unsupported 125 "all-keys.yaml:[0-9]+:[0-9]+: devices: not supported yet" -- "$ctrun" "$good"
+expect run-verb 125 "capabilities.add: not supported yet" -- "$ctrun" run "$good" -- /bin/echo --help
 expect run-bad-manifest 125 "bad-size.yaml:6:5: resources.memory.max" -- "$ctrun" "$data/bad/bad-size.yaml"
 
 # -- replaces process.args, and satisfies "args required"
 printf 'version: 1\nrootfs: {path: /r}\n' > "$tmp/noargs.yaml"
 expect args-required 125 "process.args: is required" -- "$ctrun" validate "$tmp/noargs.yaml"
-expect args-from-command-line 125 "not supported yet" -- "$ctrun" "$tmp/noargs.yaml" -- /bin/sh -c true
+expect args-from-command-line 125 "failed to open the rootfs /r: No such file or directory \\(rootfs.path\\)" -- "$ctrun" "$tmp/noargs.yaml" -- /bin/sh -c true
+expect plan-prints 0 "args: \\[\"/bin/sh\", \"-c\", \"true\"\\]" -- "$ctrun" validate --plan --set 'process.args=[/bin/sh, -c, "true"]' "$tmp/noargs.yaml"
 
 # --set on the validate path, and its effect on the printed manifest
 expect set-applies 0 "max: 256M" -- "$ctrun" validate --set resources.memory.max=256M "$good"

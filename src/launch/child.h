@@ -1,0 +1,21 @@
+// The container side of a launch (see child.cc for its story).
+#pragma once
+
+#include <vector>
+
+#include "base/failure.h"
+#include "plan/plan.h"
+#include "sys/kernel.h"
+
+namespace ctrun::launch {
+
+// The steps that build the container, in order: join namespaces, build and
+// pivot into the root, set the host name, bring up lo. Runs in the child;
+// separate so that its order is tested against a fake kernel.
+bool setup_container(const plan::LaunchPlan& plan, const std::vector<int>& join_fds, sys::Kernel& k, Failure& f);
+
+// The child after clone: waits for the parent, sets the container up, starts
+// the payload and stays as its init. Never returns.
+[[noreturn]] void child_main(const plan::LaunchPlan& plan, int sock, const std::vector<int>& join_fds);
+
+}  // namespace ctrun::launch

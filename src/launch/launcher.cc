@@ -1,0 +1,397 @@
+// The parent's story of one launch, top to bottom: take the name, open the
+// namespaces to join, clone the child into its new namespaces, tell it to go,
+// then supervise: relay the terminal, hand on signals, stop it on SIGTERM,
+// and turn its end into ctrun's exit status. Every host-side resource is
+// owned by a guard, so that any return path leaves nothing behind.
+#include "launch/launcher.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "base/fd.h"
+#include "base/signals.h"
+#include "launch/child.h"
+#include "launch/protocol.h"
+#include "launch/terminal.h"
+
+namespace ctrun::launch {
+namespace {
+
+constexpr int kFailed = 125;
+
+void report(const Failure& f) { std::fprintf(stderr, "%s\n", render(f).c_str()); }
+
+// /run/ctrun: root's, 0700, a real directory (never a symlink someone
+// planted; CVE-2019-12439 is the /tmp version of that mistake).
+bool ensure_state_dir(const std::string& dir, Failure& f) {
+  if (mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) {
+    f = {"create the state directory " + dir, errno, {}, {}};
+    return false;
+  }
+  UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st;
+  if (!fd || fstat(fd.get(), &st) < 0) {
+    f = {"open the state directory " + dir, errno, {}, {}};
+    return false;
+  }
+  if (st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+    f = {"use the state directory " + dir, 0, {}, "it must belong to ctrun's user and be writable by nobody else"};
+    return false;
+  }
+  return true;
+}
+
+// The name lock: flock on <state>/<name>.lock. The kernel drops it when
+// ctrun dies however it dies; the file is unlinked while still locked, and a
+// locker that finds its file unlinked under it starts over.
+class NameLock {
+ public:
+  bool acquire(const std::string& path, const std::string& name, Failure& f) {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+      if (!fd) {
+        f = {"create the lock " + path, errno, "name", {}};
+        return false;
+      }
+      if (flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EWOULDBLOCK) {
+          f = {"start " + name, 0, "name", "a container of that name is already running"};
+        } else {
+          f = {"lock " + path, errno, "name", {}};
+        }
+        return false;
+      }
+      struct stat a, b;
+      if (fstat(fd.get(), &a) == 0 && stat(path.c_str(), &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+        fd_ = std::move(fd);
+        path_ = path;
+        return true;
+      }
+    }
+    f = {"lock " + path, EAGAIN, "name", {}};
+    return false;
+  }
+  ~NameLock() {
+    if (fd_) unlink(path_.c_str());
+  }
+
+ private:
+  UniqueFd fd_;
+  std::string path_;
+};
+
+// Lock files of containers whose ctrun was SIGKILLed: unlocked, so nobody
+// runs under them; removed with the same protocol as a normal exit.
+void collect_stale_locks(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  while (struct dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n.size() <= 5 || n.compare(n.size() - 5, 5, ".lock") != 0) continue;
+    int fd = openat(dirfd(d), n.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    struct stat a, b;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &a) == 0 && fstatat(dirfd(d), n.c_str(), &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+        a.st_ino == b.st_ino) {
+      unlinkat(dirfd(d), n.c_str(), 0);
+    }
+    close(fd);
+  }
+  closedir(d);
+}
+
+// Namespaces to join, opened and checked before anything is created: a path
+// that is not a namespace of the right type is the user's error.
+bool open_joins(const plan::LaunchPlan& p, std::vector<UniqueFd>& fds, Failure& f) {
+  for (const auto& j : p.joins) {
+    UniqueFd fd(open(j.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+      f = {"open the " + j.name + " namespace " + j.path, errno, j.key, {}};
+      return false;
+    }
+    int type = ioctl(fd.get(), NS_GET_NSTYPE);
+    if (type < 0 || type != j.type) {
+      f = {"join the " + j.name + " namespace " + j.path, 0, j.key, "it is not a " + j.name + " namespace"};
+      return false;
+    }
+    fds.push_back(std::move(fd));
+  }
+  return true;
+}
+
+// The child process of the launch, killed and reaped unless it was reaped
+// normally.
+class ChildGuard {
+ public:
+  ChildGuard() = default;
+  void adopt(pid_t pid, int pidfd) {
+    pid_ = pid;
+    pidfd_.reset(pidfd);
+  }
+  pid_t pid() const { return pid_; }
+  int pidfd() const { return pidfd_.get(); }
+  void signal(int sig) {
+    if (pidfd_) syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0);
+  }
+  // Reaps the child; returns its wait status.
+  int reap() {
+    siginfo_t si{};
+    while (waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &si, WEXITED) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+    if (si.si_code == CLD_EXITED) return W_EXITCODE(si.si_status, 0);
+    return si.si_status;  // killed or dumped: the signal number is the status
+  }
+  ~ChildGuard() {
+    if (pidfd_ && !reaped_) {
+      signal(SIGKILL);
+      reap();
+    }
+  }
+
+ private:
+  pid_t pid_ = -1;
+  UniqueFd pidfd_;
+  bool reaped_ = false;
+};
+
+// clone3 into the new namespaces, with a pidfd; clone where clone3 is
+// refused (ENOSYS: old kernels, or a seccomp filter of our own caller).
+pid_t clone_child(unsigned long flags, int* pidfd) {
+  struct clone_args args {};
+  args.flags = flags | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.exit_signal = SIGCHLD;
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid >= 0 || errno != ENOSYS) return static_cast<pid_t>(pid);
+  // clone cannot take CLONE_NEWTIME (it overlaps the exit signal's bits):
+  // unshare it here, which only affects children made after it.
+  if ((flags & CLONE_NEWTIME) && unshare(CLONE_NEWTIME) < 0) return -1;
+  pid = syscall(SYS_clone, (flags & ~static_cast<unsigned long>(CLONE_NEWTIME)) | SIGCHLD, nullptr, nullptr, nullptr,
+                nullptr);
+  if (pid > 0) {
+    *pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    if (*pidfd < 0) {
+      kill(static_cast<pid_t>(pid), SIGKILL);
+      waitpid(static_cast<pid_t>(pid), nullptr, 0);
+      return -1;
+    }
+  }
+  return static_cast<pid_t>(pid);
+}
+
+int exit_code(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return kFailed;
+}
+
+const int kSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD};
+
+// Blocks the signals we handle through a signalfd; the child inherits the
+// mask, so its stub init handles them the same way, and the payload unblocks
+// them before execve. Restored on destruction.
+class SignalGuard {
+ public:
+  SignalGuard() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : kSignals) sigaddset(&set, s);
+    sigprocmask(SIG_BLOCK, &set, &old_);
+    fd_.reset(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    old_pipe_ = signal(SIGPIPE, SIG_IGN);
+  }
+  ~SignalGuard() {
+    fd_.reset();
+    signal(SIGPIPE, old_pipe_);
+    sigprocmask(SIG_SETMASK, &old_, nullptr);
+  }
+  int fd() const { return fd_.get(); }
+
+ private:
+  sigset_t old_;
+  UniqueFd fd_;
+  sighandler_t old_pipe_;
+};
+
+}  // namespace
+
+int launch(const plan::LaunchPlan& p) {
+  Failure f;
+  if (!ensure_state_dir(p.state_dir, f)) return report(f), kFailed;
+  collect_stale_locks(p.state_dir);
+  NameLock lock;
+  if (!lock.acquire(p.lock_path, p.name, f)) return report(f), kFailed;
+
+  std::vector<UniqueFd> join_fds;
+  if (!open_joins(p, join_fds, f)) return report(f), kFailed;
+  // A pid namespace is joined by the parent: setns(CLONE_NEWPID) only
+  // decides where the caller's next child goes.
+  for (size_t i = 0; i < p.joins.size(); ++i) {
+    if (p.joins[i].type == CLONE_NEWPID && setns(join_fds[i].get(), CLONE_NEWPID) < 0) {
+      return report({"join the pid namespace " + p.joins[i].path, errno, p.joins[i].key, {}}), kFailed;
+    }
+  }
+
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+    return report({"create the sync socket", errno, {}, {}}), kFailed;
+  }
+  UniqueFd sock(pair[0]), child_sock(pair[1]);
+  SignalGuard signals;
+
+  ChildGuard child;
+  int pidfd = -1;
+  std::fflush(nullptr);
+  pid_t pid = clone_child(p.clone_flags, &pidfd);
+  if (pid < 0) {
+    int err = errno;
+    const char* hint = err == EINVAL && (p.clone_flags & CLONE_NEWTIME) ? " (does this kernel have time namespaces?)" : "";
+    return report({"create the container's namespaces" + std::string(hint), err, "namespaces", {}}), kFailed;
+  }
+  if (pid == 0) {
+    sock.reset();
+    std::vector<int> fds;
+    for (const auto& fd : join_fds) fds.push_back(fd.get());
+    child_main(p, child_sock.get(), fds);
+  }
+  child.adopt(pid, pidfd);
+  child_sock.reset();
+  join_fds.clear();
+
+  // The host side is ready: user namespace maps, cgroups and network will
+  // be set up right here, before the child is let go.
+  Message go;
+  go.step = Step::host_ready;
+  if (!send_message(sock.get(), go)) return report({"start the container", errno, {}, {}}), kFailed;
+
+  std::unique_ptr<TerminalRelay> tty;
+  UniqueFd timer;
+  bool running = false, stopping = false, child_done = false;
+  std::optional<int> status;
+  std::optional<Message> failure;
+
+  while (!child_done) {
+    struct pollfd fds[5];
+    int n = 0;
+    fds[n++] = {sock.get(), POLLIN, 0};
+    fds[n++] = {child.pidfd(), POLLIN, 0};
+    fds[n++] = {signals.fd(), POLLIN, 0};
+    fds[n++] = {timer ? timer.get() : -1, POLLIN, 0};
+    fds[n++] = {tty && tty->stdin_open() ? STDIN_FILENO : -1, POLLIN, 0};
+    struct pollfd master {tty ? tty->master() : -1, POLLIN, 0};
+    struct pollfd all[6];
+    std::copy(fds, fds + n, all);
+    all[n] = master;
+    if (poll(all, static_cast<nfds_t>(n + 1), -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (all[5].revents & (POLLIN | POLLHUP | POLLERR)) {
+      if (!tty->pump_master()) all[5].fd = -1;
+    }
+    if (all[4].revents & (POLLIN | POLLHUP | POLLERR)) tty->pump_stdin();
+    if (all[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      Message m;
+      int fd = -1;
+      if (recv_message(sock.get(), m, &fd)) {
+        switch (m.step) {
+          case Step::terminal: tty = std::make_unique<TerminalRelay>(UniqueFd(fd)); break;
+          case Step::payload_running: running = true; break;
+          case Step::payload_exited: status = m.status; break;
+          case Step::failed: failure = m; break;
+          case Step::host_ready: break;
+        }
+      } else {
+        sock.reset();  // the child is gone; its pidfd says how
+      }
+    }
+    if (all[2].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(signals.fd(), &si, sizeof si) == sizeof si) {
+        int sig = static_cast<int>(si.ssi_signo);
+        if (sig == SIGCHLD) continue;
+        if (sig == SIGWINCH) {
+          if (tty) tty->resize();
+          continue;
+        }
+        if (sig == SIGTERM || sig == SIGINT) {
+          if (stopping) {
+            child.signal(SIGKILL);  // asked twice: no more waiting
+            continue;
+          }
+          stopping = true;
+          child.signal(p.stop_signal);
+          timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
+          struct itimerspec its {};
+          its.it_value.tv_sec = static_cast<time_t>(p.stop_timeout_us / 1000000);
+          its.it_value.tv_nsec = static_cast<long>(p.stop_timeout_us % 1000000) * 1000;
+          if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
+          timerfd_settime(timer.get(), 0, &its, nullptr);
+          continue;
+        }
+        child.signal(sig);
+      }
+    }
+    if (all[3].revents & POLLIN) {
+      // stop.timeout is over: SIGKILL to PID 1 ends the whole pid namespace.
+      child.signal(SIGKILL);
+      timer.reset();
+    }
+    if (all[1].revents & POLLIN) child_done = true;
+  }
+
+  // The child has ended; a message it sent just before may still be queued.
+  if (sock) {
+    Message m;
+    int fd = -1;
+    while (recv_message(sock.get(), m, &fd)) {
+      if (m.step == Step::payload_exited) status = m.status;
+      if (m.step == Step::failed) failure = m;
+      if (m.step == Step::payload_running) running = true;
+      if (fd >= 0) close(fd);
+      fd = -1;
+      struct pollfd pfd {sock.get(), POLLIN, 0};
+      if (poll(&pfd, 1, 0) <= 0) break;
+    }
+  }
+  int child_status = child.reap();
+  if (tty) tty->drain();
+  tty.reset();  // restores the caller's terminal before we print anything
+
+  if (failure) {
+    report(failure_of(*failure));
+    return failure->status;
+  }
+  if (status) return exit_code(*status);
+  if (!running) {
+    std::string how = WIFSIGNALED(child_status) ? "killed by " + signal_name(WTERMSIG(child_status))
+                                                : "exit status " + std::to_string(WEXITSTATUS(child_status));
+    report({"set up the container", 0, {}, "its setup process ended unexpectedly (" + how + ")"});
+    return kFailed;
+  }
+  // PID 1 ended without a word: killed (stop.timeout) or the payload with it.
+  return exit_code(child_status);
+}
+
+}  // namespace ctrun::launch

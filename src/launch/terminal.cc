@@ -1,0 +1,86 @@
+#include "launch/terminal.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace ctrun::launch {
+namespace {
+
+bool write_all(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN) {
+      struct pollfd pfd {fd, POLLOUT, 0};
+      poll(&pfd, 1, -1);
+      continue;
+    }
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+}  // namespace
+
+TerminalRelay::TerminalRelay(UniqueFd master) : master_(std::move(master)) {
+  fcntl(master_.get(), F_SETFL, fcntl(master_.get(), F_GETFL) | O_NONBLOCK);
+  if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_) == 0) {
+    struct termios raw = saved_;
+    cfmakeraw(&raw);
+    raw_ = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+  }
+  resize();
+}
+
+TerminalRelay::~TerminalRelay() {
+  if (raw_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+}
+
+void TerminalRelay::resize() {
+  struct winsize ws {};
+  if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
+    ioctl(master_.get(), TIOCSWINSZ, &ws);
+  }
+}
+
+bool TerminalRelay::pump_stdin() {
+  char buf[16384];
+  ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+  if (n <= 0) {
+    // The caller's input ended: the container reads EOF from its terminal.
+    struct termios t {};
+    char eof = tcgetattr(master_.get(), &t) == 0 ? static_cast<char>(t.c_cc[VEOF]) : '\x04';
+    write_all(master_.get(), &eof, 1);
+    stdin_open_ = false;
+    return false;
+  }
+  return write_all(master_.get(), buf, static_cast<size_t>(n));
+}
+
+bool TerminalRelay::pump_master() {
+  char buf[16384];
+  ssize_t n = read(master_.get(), buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+  if (n <= 0) return false;  // EIO: every slave fd is closed
+  write_all(STDOUT_FILENO, buf, static_cast<size_t>(n));
+  return true;
+}
+
+void TerminalRelay::drain() {
+  char buf[16384];
+  while (true) {
+    ssize_t n = read(master_.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    write_all(STDOUT_FILENO, buf, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace ctrun::launch

@@ -1,0 +1,244 @@
+// Executes the root and mount slice of the plan, in the child, inside its new
+// mount namespace, as real root (before any capability is dropped).
+//
+// The container's root is assembled at the state directory (/run/ctrun):
+// that directory always exists, and in our own mount namespace covering it
+// hides nothing anybody needs (the host keeps seeing its own). Every target is
+// resolved below the root with RESOLVE_IN_ROOT and mounted onto the fd.
+#include "mount/build.h"
+
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/sysmacros.h>
+
+#include <cerrno>
+
+namespace ctrun::mount {
+namespace {
+
+using plan::MountStep;
+using sys::FileType;
+using sys::Want;
+
+class Builder {
+ public:
+  Builder(const plan::LaunchPlan& p, sys::Kernel& k, Failure& f) : p_(p), k_(k), f_(f) {}
+  ~Builder() {
+    if (root_ >= 0) k_.close_fd(root_);
+  }
+
+  bool run() {
+    // First, before any mount: nothing we mount may propagate to the host
+    // (on systemd hosts / is shared), while host mounts still reach us.
+    if (int rc = k_.make_mounts_slave(); rc < 0) return fail("make the mount tree private", rc);
+    if (!make_root()) return false;
+    for (const auto& s : p_.mounts) {
+      if (!apply(s)) return false;
+    }
+    if (p_.root.readonly) {
+      if (int rc = k_.set_attrs(root_, MOUNT_ATTR_RDONLY, false); rc < 0) {
+        return fail("make the root read-only", rc, "rootfs.readonly");
+      }
+    }
+    if (int rc = k_.pivot_to(root_); rc < 0) return fail("pivot_root into the container's root", rc, "rootfs");
+    return true;
+  }
+
+ private:
+  bool fail(std::string what, int rc, std::string key = {}, std::string detail = {}) {
+    f_.what = std::move(what);
+    f_.err = -rc;
+    f_.key = std::move(key);
+    f_.detail = std::move(detail);
+    return false;
+  }
+
+  // Runs fd-returning calls with one cleanup path.
+  struct Fds {
+    sys::Kernel& k;
+    int fds[4] = {-1, -1, -1, -1};
+    int n = 0;
+    int keep(int fd) {
+      if (fd >= 0 && n < 4) fds[n++] = fd;
+      return fd;
+    }
+    ~Fds() {
+      for (int i = 0; i < n; ++i) k.close_fd(fds[i]);
+    }
+  };
+
+  bool make_root() {
+    const auto& r = p_.root;
+    Fds fds{k_};
+    int mnt = -1;
+    switch (r.kind) {
+      case plan::RootPlan::Kind::bind: {
+        int src = fds.keep(k_.open_host(r.path));
+        if (src < 0) return fail("open the rootfs " + r.path, src, "rootfs.path");
+        mnt = fds.keep(k_.clone_tree(src, true));
+        if (mnt < 0) return fail("bind-mount the rootfs " + r.path, mnt, "rootfs.path");
+        break;
+      }
+      case plan::RootPlan::Kind::ephemeral: {
+        // Writes land in a tmpfs upper layer; the directory itself is only
+        // ever a lower layer, so any number of containers can share it.
+        int tmp = fds.keep(k_.new_fs("tmpfs", "mode=755", 0));
+        if (tmp < 0) return fail("mount the tmpfs of the ephemeral root", tmp, "rootfs.ephemeral");
+        for (const char* d : {"/upper", "/work"}) {
+          if (int rc = k_.make_dir(tmp, d, 0755); rc < 0) {
+            return fail("create the overlay's directories", rc, "rootfs.ephemeral");
+          }
+        }
+        std::string self = "/proc/self/fd/" + std::to_string(tmp);
+        mnt = fds.keep(k_.new_fs("overlay",
+                                 "lowerdir=" + r.path + ",upperdir=" + self + "/upper,workdir=" + self + "/work", 0));
+        if (mnt < 0) return fail("mount the overlay of the ephemeral root on " + r.path, mnt, "rootfs.ephemeral");
+        break;
+      }
+      case plan::RootPlan::Kind::host:
+        mnt = fds.keep(k_.new_fs("tmpfs", "mode=755", 0));
+        if (mnt < 0) return fail("mount the tmpfs root", mnt, "rootfs.host");
+        break;
+    }
+    if (int rc = k_.attach_at(mnt, p_.state_dir); rc < 0) return fail("attach the root at " + p_.state_dir, rc, "rootfs");
+    root_ = k_.open_host(p_.state_dir);
+    if (root_ < 0) return fail("open the container's root", root_, "rootfs");
+    return true;
+  }
+
+  bool apply(const MountStep& s) {
+    switch (s.kind) {
+      case MountStep::Kind::fs: return mount_fs(s);
+      case MountStep::Kind::bind: return bind(s);
+      case MountStep::Kind::overlay: return mount_fs(s);
+      case MountStep::Kind::mkdir:
+        if (int rc = k_.make_dir(root_, s.target, s.mode); rc < 0) return fail("create " + s.target, rc, s.key);
+        return true;
+      case MountStep::Kind::mknod:
+        if (int rc = k_.make_node(root_, s.target, s.mode, s.dev); rc < 0) return fail("create " + s.target, rc, s.key);
+        return true;
+      case MountStep::Kind::symlink:
+        if (int rc = k_.make_symlink(root_, s.target, s.source); rc < 0) {
+          return fail("create the symlink " + s.target, rc, s.key);
+        }
+        return true;
+      case MountStep::Kind::file:
+        if (int rc = k_.write_file(root_, s.target, s.data, s.mode); rc < 0) {
+          return fail("write " + s.target, rc, s.key);
+        }
+        return true;
+      case MountStep::Kind::mask: return mask(s);
+      case MountStep::Kind::readonly:
+      case MountStep::Kind::bind_rw: return rebind(s);
+    }
+    return true;
+  }
+
+  int target_fd(const MountStep& s, Want want) {
+    return k_.resolve(root_, s.target, s.api ? Want::real_dir : want);
+  }
+
+  bool target_failed(const MountStep& s, const std::string& what, int rc) {
+    if (s.api && (rc == -ELOOP || rc == -ENOTDIR)) {
+      return fail(what, rc, s.key, "the rootfs's " + s.target + " must be a directory, not a symlink or a file");
+    }
+    return fail(what, rc, s.key);
+  }
+
+  bool mount_fs(const MountStep& s) {
+    const std::string type = s.kind == MountStep::Kind::overlay ? "overlay" : s.source;
+    const std::string what = "mount " + type + " on " + s.target;
+    Fds fds{k_};
+    int target = fds.keep(target_fd(s, Want::dir));
+    if (target < 0) return target_failed(s, what, target);
+    int mnt = fds.keep(k_.new_fs(type, s.data, s.attrs));
+    if (mnt < 0) return fail(what, mnt, s.key);
+    if (int rc = k_.attach(mnt, target); rc < 0) return fail(what, rc, s.key);
+    return true;
+  }
+
+  bool bind(const MountStep& s) {
+    const std::string what = "bind-mount " + s.source + " on " + s.target;
+    Fds fds{k_};
+    int src = fds.keep(k_.open_host(s.source));
+    if (src < 0) return fail(what, src, s.key);
+    int type = k_.fd_type(src, nullptr);
+    if (type < 0) return fail(what, type, s.key);
+    int target = fds.keep(target_fd(s, type == static_cast<int>(FileType::dir) ? Want::dir : Want::file));
+    if (target < 0) return target_failed(s, what, target);
+    int tree = fds.keep(k_.clone_tree(src, true));
+    if (tree < 0) return fail(what, tree, s.key);
+    if (s.attrs != 0) {
+      if (int rc = k_.set_attrs(tree, s.attrs, true); rc < 0) return fail(what, rc, s.key);
+    }
+    if (int rc = k_.attach(tree, target); rc < 0) return fail(what, rc, s.key);
+    return true;
+  }
+
+  // A failed mask is fatal: a silently skipped mask is how nspawn once left
+  // kcore and friends readable (systemd PR #40833).
+  bool mask(const MountStep& s) {
+    const std::string what = "mask " + s.target;
+    Fds fds{k_};
+    int target = fds.keep(k_.resolve(root_, s.target, Want::existing));
+    if (target == -ENOENT && s.optional) return true;
+    if (target < 0) return fail(what, target, s.key);
+    int type = k_.fd_type(target, nullptr);
+    if (type < 0) return fail(what, type, s.key);
+    int mnt = -1;
+    if (type == static_cast<int>(FileType::dir)) {
+      mnt = fds.keep(k_.new_fs("tmpfs", "mode=000,size=4k,nr_inodes=1", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+                                                                        MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
+      if (mnt < 0) return fail(what, mnt, s.key);
+    } else {
+      // Our own /dev/null, checked: never a node or symlink the image chose
+      // (CVE-2025-31133).
+      int null = fds.keep(k_.resolve(root_, "/dev/null", Want::existing));
+      dev_t rdev = 0;
+      if (null < 0) return fail(what, null, s.key);
+      if (k_.fd_type(null, &rdev) != static_cast<int>(FileType::chardev) || rdev != makedev(1, 3)) {
+        return fail(what, 0, s.key, "/dev/null is not the null device");
+      }
+      mnt = fds.keep(k_.clone_tree(null, false));
+      if (mnt < 0) return fail(what, mnt, s.key);
+      if (int rc = k_.set_attrs(mnt, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false); rc < 0) {
+        return fail(what, rc, s.key);
+      }
+    }
+    if (int rc = k_.attach(mnt, target); rc < 0) return fail(what, rc, s.key);
+    return true;
+  }
+
+  bool rebind(const MountStep& s) {
+    const bool ro = s.kind == MountStep::Kind::readonly;
+    const std::string what = std::string(ro ? "make " : "keep ") + s.target + (ro ? " read-only" : " writable");
+    Fds fds{k_};
+    int target = fds.keep(k_.resolve(root_, s.target, Want::existing));
+    if (target == -ENOENT && s.optional) return true;
+    if (target < 0) return fail(what, target, s.key);
+    int tree = fds.keep(k_.clone_tree(target, true));
+    if (tree < 0) return fail(what, tree, s.key);
+    // Only the top is made read-only, so a writable hole below it (the
+    // container's own /proc/sys/net) stays writable.
+    if (ro) {
+      if (int rc = k_.set_attrs(tree, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                                false);
+          rc < 0) {
+        return fail(what, rc, s.key);
+      }
+    }
+    if (int rc = k_.attach(tree, target); rc < 0) return fail(what, rc, s.key);
+    return true;
+  }
+
+  const plan::LaunchPlan& p_;
+  sys::Kernel& k_;
+  Failure& f_;
+  int root_ = -1;
+};
+
+}  // namespace
+
+bool build_root(const plan::LaunchPlan& p, sys::Kernel& k, Failure& f) { return Builder(p, k, f).run(); }
+
+}  // namespace ctrun::mount

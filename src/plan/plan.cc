@@ -1,0 +1,407 @@
+#include "plan/plan.h"
+
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/sysmacros.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "base/signals.h"
+#include "base/text.h"
+#include "base/units.h"
+
+namespace ctrun::plan {
+namespace {
+
+using manifest::Manifest;
+using manifest::NamespaceMode;
+using manifest::SourceMap;
+
+constexpr uint64_t kNoSuidDevExec = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+
+// Keys of the contract whose executor lands in a later version: given with a
+// value other than the default, they are refused, never silently ignored.
+void refuse_unsupported(const Manifest& m, const SourceMap& locs, Diagnostics& diags) {
+  auto refuse = [&](const std::string& key, const std::string& what) {
+    diags.error(locs.at(key), key, "not supported yet: this version of ctrun " + what);
+  };
+  auto given_under = [&](const std::string& prefix) -> std::string {
+    for (const auto& [key, loc] : locs.keys) {
+      if (key.rfind(prefix, 0) == 0 && key.size() > prefix.size()) return key;
+    }
+    return {};
+  };
+  if (m.boot) refuse("boot", "runs no init system (boot mode)");
+  if (m.namespaces.user.mode != NamespaceMode::Mode::host) refuse("namespaces.user", "creates no user namespaces");
+  if (auto k = given_under("user_namespace."); !k.empty()) refuse(k, "creates no user namespaces");
+  if (!m.devices.empty()) refuse("devices", "adds no device nodes");
+  if (auto k = given_under("resources."); !k.empty()) refuse(k, "sets no cgroup limits");
+  if (!m.capabilities.add.empty()) refuse("capabilities.add", "does not change capability sets");
+  if (!m.capabilities.drop.empty()) refuse("capabilities.drop", "does not change capability sets");
+  if (m.seccomp.profile != "default" && m.seccomp.profile != "unconfined") {
+    refuse("seccomp.profile", "loads no seccomp profiles");
+  }
+  if (!m.seccomp.allow.empty()) refuse("seccomp.allow", "loads no seccomp filter");
+  if (!m.seccomp.deny.empty()) refuse("seccomp.deny", "loads no seccomp filter");
+  using manifest::NetworkMode;
+  if (m.network.mode != NetworkMode::none && m.network.mode != NetworkMode::host) {
+    refuse("network.mode", "supports only network modes none and host");
+  }
+  if (!m.network.dns.empty()) refuse("network.dns", "writes no resolv.conf");
+  if (!m.network.hosts.empty()) refuse("network.hosts", "writes no hosts file");
+  using manifest::Register;
+  if (m.systemd.register_ == Register::scope || m.systemd.register_ == Register::keep_unit) {
+    refuse("systemd.register", "registers no systemd units");
+  }
+  if (!m.systemd.properties.empty()) refuse("systemd.properties", "registers no systemd units");
+  using manifest::Notify;
+  if (m.systemd.notify == Notify::exec || m.systemd.notify == Notify::container) {
+    refuse("systemd.notify", "forwards no readiness notifications");
+  }
+}
+
+void add_namespaces(const Manifest& m, LaunchPlan& p) {
+  struct Ns {
+    const NamespaceMode& mode;
+    int flag;
+    const char* name;
+  };
+  const Ns all[] = {
+      {m.namespaces.pid, CLONE_NEWPID, "pid"},       {m.namespaces.uts, CLONE_NEWUTS, "uts"},
+      {m.namespaces.ipc, CLONE_NEWIPC, "ipc"},       {m.namespaces.net, CLONE_NEWNET, "net"},
+      {m.namespaces.cgroup, CLONE_NEWCGROUP, "cgroup"}, {m.namespaces.time, CLONE_NEWTIME, "time"},
+  };
+  p.clone_flags = CLONE_NEWNS;
+  for (const auto& ns : all) {
+    if (ns.mode.mode == NamespaceMode::Mode::create) p.clone_flags |= ns.flag;
+    if (ns.mode.mode == NamespaceMode::Mode::join) {
+      p.joins.push_back({ns.flag, ns.name, ns.mode.path, std::string("namespaces.") + ns.name});
+    }
+  }
+}
+
+MountStep step(MountStep::Kind kind, std::string target) {
+  MountStep s;
+  s.kind = kind;
+  s.target = std::move(target);
+  return s;
+}
+
+MountStep fs(std::string type, std::string target, std::string data, uint64_t attrs) {
+  MountStep s = step(MountStep::Kind::fs, std::move(target));
+  s.source = std::move(type);
+  s.data = std::move(data);
+  s.attrs = attrs;
+  return s;
+}
+
+void add_rootfs_host(const HostFacts& host, LaunchPlan& p) {
+  // A throwaway root: the host's /usr read-only on an empty tmpfs, the
+  // merged-/usr links, and just enough of /etc for a shell and id lookups.
+  auto dir = [&](const char* path, uint32_t mode) {
+    MountStep s = step(MountStep::Kind::mkdir, path);
+    s.mode = mode;
+    p.mounts.push_back(s);
+  };
+  dir("/usr", 0755);
+  MountStep usr = step(MountStep::Kind::bind, "/usr");
+  usr.source = "/usr";
+  usr.attrs = MOUNT_ATTR_RDONLY;
+  usr.key = "rootfs.host";
+  p.mounts.push_back(usr);
+  for (const auto& [link, target] : host.usr_links) {
+    MountStep s = step(MountStep::Kind::symlink, "/" + link);
+    s.source = target;
+    p.mounts.push_back(s);
+  }
+  for (const char* d : {"/etc", "/root", "/home", "/var", "/mnt"}) dir(d, 0755);
+  dir("/tmp", 01777);
+  dir("/var/tmp", 01777);
+  auto file = [&](const char* path, std::string content) {
+    MountStep s = step(MountStep::Kind::file, path);
+    s.data = std::move(content);
+    s.mode = 0644;
+    p.mounts.push_back(s);
+  };
+  file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+  file("/etc/group", "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n");
+  file("/etc/hostname", (p.hostname.empty() ? p.name : p.hostname) + "\n");
+  file("/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+  file("/etc/nsswitch.conf", "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n");
+  if (!host.os_release.empty()) {
+    MountStep s = step(MountStep::Kind::symlink, "/etc/os-release");
+    s.source = "../" + host.os_release.substr(1);
+    p.mounts.push_back(s);
+  }
+}
+
+void add_dev(const LaunchPlan& lp, std::vector<MountStep>& out) {
+  MountStep dev = fs("tmpfs", "/dev", "mode=755,size=4m,nr_inodes=1024", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+  dev.api = true;
+  out.push_back(dev);
+  struct Node {
+    const char* name;
+    unsigned major, minor;
+  };
+  for (const Node& n : {Node{"null", 1, 3}, Node{"zero", 1, 5}, Node{"full", 1, 7}, Node{"random", 1, 8},
+                        Node{"urandom", 1, 9}, Node{"tty", 5, 0}}) {
+    MountStep s = step(MountStep::Kind::mknod, std::string("/dev/") + n.name);
+    s.mode = 0666;
+    s.dev = makedev(n.major, n.minor);
+    out.push_back(s);
+  }
+  MountStep pts = step(MountStep::Kind::mkdir, "/dev/pts");
+  pts.mode = 0755;
+  out.push_back(pts);
+  // A private devpts instance: the container sees only its own ptys, and the
+  // console is one of them (a pty of the host would leak the host's devpts).
+  out.push_back(fs("devpts", "/dev/pts", "newinstance,ptmxmode=0666,mode=620,gid=5", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC));
+  auto link = [&](const char* path, const char* target) {
+    MountStep s = step(MountStep::Kind::symlink, path);
+    s.source = target;
+    out.push_back(s);
+  };
+  link("/dev/ptmx", "pts/ptmx");
+  MountStep shm = step(MountStep::Kind::mkdir, "/dev/shm");
+  shm.mode = 01777;
+  out.push_back(shm);
+  out.push_back(fs("tmpfs", "/dev/shm", "mode=1777", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
+  if (lp.clone_flags & CLONE_NEWIPC) {
+    MountStep mq = step(MountStep::Kind::mkdir, "/dev/mqueue");
+    mq.mode = 0755;
+    out.push_back(mq);
+    out.push_back(fs("mqueue", "/dev/mqueue", "", kNoSuidDevExec));
+  }
+  link("/dev/fd", "/proc/self/fd");
+  link("/dev/stdin", "/proc/self/fd/0");
+  link("/dev/stdout", "/proc/self/fd/1");
+  link("/dev/stderr", "/proc/self/fd/2");
+  if (lp.terminal) {
+    // The console is bound to the container's pty by the init step.
+    MountStep console = step(MountStep::Kind::file, "/dev/console");
+    console.mode = 0600;
+    out.push_back(console);
+  }
+}
+
+// Masked and read-only paths (design.md section 5): what moby and nspawn hide
+// from containers, because it is not namespaced and can hurt the host.
+void add_protection(const LaunchPlan& lp, std::vector<MountStep>& out) {
+  for (const char* path : {"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
+                           "/proc/latency_stats", "/proc/timer_stats", "/proc/kallsyms", "/proc/interrupts",
+                           "/proc/sysrq-trigger", "/proc/acpi", "/proc/asound", "/proc/scsi", "/proc/apm",
+                           "/sys/firmware", "/sys/devices/virtual/powercap"}) {
+    MountStep s = step(MountStep::Kind::mask, path);
+    s.optional = true;  // not every kernel has every one of them
+    out.push_back(s);
+  }
+  // /proc/sys/net belongs to the container's own network namespace: it stays
+  // writable there, as in nspawn, so that sysctls such as ip_forward work.
+  if (lp.clone_flags & CLONE_NEWNET) {
+    MountStep s = step(MountStep::Kind::bind_rw, "/proc/sys/net");
+    s.optional = true;
+    out.push_back(s);
+  }
+  for (const char* path : {"/proc/sys", "/proc/bus", "/proc/fs", "/proc/irq"}) {
+    MountStep s = step(MountStep::Kind::readonly, path);
+    s.optional = true;
+    out.push_back(s);
+  }
+}
+
+std::string tmpfs_options(const manifest::Mount& m) {
+  std::string data = "mode=" + format_octal(m.mode.value_or(0755));
+  if (m.size && !m.size->is_max) data += ",size=" + std::to_string(m.size->bytes);
+  return data;
+}
+
+void add_user_mounts(const Manifest& m, std::vector<MountStep>& out, const SourceMap& locs, Diagnostics& diags) {
+  for (size_t i = 0; i < m.mounts.size(); ++i) {
+    const auto& mnt = m.mounts[i];
+    const std::string key = "mounts[" + std::to_string(i) + "]";
+    MountStep s;
+    s.target = mnt.target;
+    s.key = key;
+    switch (mnt.type) {
+      case manifest::MountType::bind:
+        s.kind = MountStep::Kind::bind;
+        s.source = mnt.source;
+        if (mnt.readonly) s.attrs = MOUNT_ATTR_RDONLY;
+        break;
+      case manifest::MountType::tmpfs:
+        s = fs("tmpfs", mnt.target, tmpfs_options(mnt), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+        s.key = key;
+        if (mnt.readonly) s.attrs |= MOUNT_ATTR_RDONLY;
+        break;
+      case manifest::MountType::overlay: {
+        s.kind = MountStep::Kind::overlay;
+        // overlayfs splits its options at ',' and its lower layers at ':'.
+        std::vector<std::string> paths = mnt.lower;
+        if (!mnt.upper.empty()) paths.push_back(mnt.upper);
+        if (!mnt.work.empty()) paths.push_back(mnt.work);
+        for (const auto& path : paths) {
+          if (path.find_first_of(",:\\") != std::string::npos) {
+            diags.error(locs.at(key), key, "overlay paths cannot contain ',', ':' or '\\': " + quoted(path));
+          }
+        }
+        s.data = "lowerdir=" + join(mnt.lower, ":");
+        if (!mnt.upper.empty()) s.data += ",upperdir=" + mnt.upper + ",workdir=" + mnt.work;
+        if (mnt.readonly) s.attrs = MOUNT_ATTR_RDONLY;
+        break;
+      }
+    }
+    out.push_back(s);
+  }
+}
+
+std::vector<std::string> build_env(const Manifest& m, const HostFacts& host, bool terminal, std::string& path_var) {
+  std::map<std::string, std::string> env = {
+      {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+      {"TERM", terminal ? (host.term.empty() ? "xterm" : host.term) : "dumb"},
+      {"container", "ctrun"},
+  };
+  // HOME comes from the user's passwd entry at run time unless given here.
+  for (const auto& [k, v] : m.process.env) env[k] = v;
+  path_var = env["PATH"];
+  std::vector<std::string> out;
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
+}  // namespace
+
+bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host, LaunchPlan& p, Diagnostics& diags) {
+  refuse_unsupported(m, locs, diags);
+
+  p.name = m.name;
+  add_namespaces(m, p);
+  if (p.clone_flags & CLONE_NEWUTS) p.hostname = m.hostname;
+  p.loopback_up = (p.clone_flags & CLONE_NEWNET) && m.network.mode == manifest::NetworkMode::none;
+  p.terminal = m.process.terminal == manifest::Terminal::yes ||
+               (m.process.terminal == manifest::Terminal::auto_ && host.stdin_is_tty);
+  p.stop_signal = m.stop.signal;
+  p.stop_timeout_us = m.stop.timeout_us;
+  p.lock_path = p.state_dir + "/" + m.name + ".lock";
+
+  if (m.rootfs.host) {
+    p.root.kind = RootPlan::Kind::host;
+  } else {
+    p.root.kind = m.rootfs.ephemeral ? RootPlan::Kind::ephemeral : RootPlan::Kind::bind;
+    p.root.path = m.rootfs.path;
+  }
+  p.root.readonly = m.rootfs.readonly;
+
+  // Order: the root's own content, the API filesystems, the user's mounts
+  // (which may cover /run or add to /dev), then the masks last so that no
+  // user mount can uncover a masked path.
+  if (p.root.kind == RootPlan::Kind::host) add_rootfs_host(host, p);
+  MountStep proc = fs("proc", "/proc", "", kNoSuidDevExec);
+  proc.api = true;
+  p.mounts.push_back(proc);
+  MountStep sys = fs("sysfs", "/sys", "", kNoSuidDevExec | MOUNT_ATTR_RDONLY);
+  sys.api = true;
+  p.mounts.push_back(sys);
+  add_dev(p, p.mounts);
+  MountStep run = fs("tmpfs", "/run", "mode=755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+  run.api = true;
+  p.mounts.push_back(run);
+  add_user_mounts(m, p.mounts, locs, diags);
+  add_protection(p, p.mounts);
+
+  ExecPlan& e = p.exec;
+  e.argv = m.process.args;
+  e.env = build_env(m, host, p.terminal, e.path_var);
+  e.cwd = m.process.cwd;
+  e.user = m.process.user;
+  e.group = m.process.group;
+  e.supplementary_groups = m.process.supplementary_groups;
+  e.umask = m.process.umask;
+  for (const auto& r : m.process.rlimits) e.rlimits.push_back({r.resource, r.name, r.soft, r.hard});
+  e.oom_score_adjust = m.process.oom_score_adjust;
+  e.no_new_privileges = m.process.no_new_privileges;
+  return !diags.has_errors();
+}
+
+namespace {
+
+const char* kind_word(MountStep::Kind k) {
+  switch (k) {
+    case MountStep::Kind::fs: return "mount";
+    case MountStep::Kind::bind: return "bind";
+    case MountStep::Kind::overlay: return "overlay";
+    case MountStep::Kind::mkdir: return "mkdir";
+    case MountStep::Kind::mknod: return "mknod";
+    case MountStep::Kind::symlink: return "symlink";
+    case MountStep::Kind::file: return "file";
+    case MountStep::Kind::mask: return "mask";
+    case MountStep::Kind::readonly: return "readonly";
+    case MountStep::Kind::bind_rw: return "writable";
+  }
+  return "?";
+}
+
+std::string attr_words(uint64_t a) {
+  std::vector<std::string> w;
+  if (a & MOUNT_ATTR_RDONLY) w.push_back("ro");
+  if (a & MOUNT_ATTR_NOSUID) w.push_back("nosuid");
+  if (a & MOUNT_ATTR_NODEV) w.push_back("nodev");
+  if (a & MOUNT_ATTR_NOEXEC) w.push_back("noexec");
+  return join(w, ",");
+}
+
+}  // namespace
+
+std::string format_plan(const LaunchPlan& p) {
+  std::string o = "plan:\n";
+  auto line = [&](const std::string& s) { o += "  " + s + "\n"; };
+  line("name: " + p.name);
+  std::vector<std::string> ns = {"mnt"};
+  const std::pair<unsigned long, const char*> flags[] = {{CLONE_NEWPID, "pid"}, {CLONE_NEWUTS, "uts"},
+                                                         {CLONE_NEWIPC, "ipc"}, {CLONE_NEWNET, "net"},
+                                                         {CLONE_NEWCGROUP, "cgroup"}, {CLONE_NEWTIME, "time"}};
+  for (const auto& [f, n] : flags) {
+    if (p.clone_flags & f) ns.push_back(n);
+  }
+  line("new_namespaces: [" + join(ns, ", ") + "]");
+  for (const auto& j : p.joins) line("join: {" + j.name + ": " + j.path + "}");
+  if (!p.hostname.empty()) line("hostname: " + p.hostname);
+  line("lock: " + p.lock_path);
+  static const char* kRoot[] = {"bind", "ephemeral", "host"};
+  line(std::string("root: {kind: ") + kRoot[static_cast<int>(p.root.kind)] +
+       (p.root.path.empty() ? "" : ", path: " + p.root.path) + (p.root.readonly ? ", readonly: true" : "") + "}");
+  line("mounts:");
+  for (const auto& s : p.mounts) {
+    std::string t = "  - " + std::string(kind_word(s.kind)) + " ";
+    if (s.kind == MountStep::Kind::fs) t += s.source + " on " + s.target;
+    else if (s.kind == MountStep::Kind::symlink) t += s.target + " -> " + s.source;
+    else if (!s.source.empty()) t += s.source + " on " + s.target;
+    else t += s.target;
+    if (!s.data.empty() && s.kind != MountStep::Kind::file) t += " (" + s.data + ")";
+    if (s.attrs) t += " [" + attr_words(s.attrs) + "]";
+    if (s.kind == MountStep::Kind::mknod) t += " " + std::to_string(major(s.dev)) + ":" + std::to_string(minor(s.dev));
+    if (s.optional) t += " if present";
+    line(t);
+  }
+  if (p.loopback_up) line("network: {lo: up}");
+  line(std::string("terminal: ") + (p.terminal ? "true" : "false"));
+  line("exec:");
+  std::vector<std::string> args;
+  for (const auto& a : p.exec.argv) args.push_back(quoted(a));
+  line("  args: [" + join(args, ", ") + "]");
+  line("  env: [" + join(p.exec.env, ", ") + "]");
+  line("  cwd: " + p.exec.cwd);
+  line("  user: " + p.exec.user + (p.exec.group.empty() ? "" : ", group: " + p.exec.group));
+  if (!p.exec.supplementary_groups.empty()) line("  groups: [" + join(p.exec.supplementary_groups, ", ") + "]");
+  line("  umask: " + format_octal(p.exec.umask));
+  for (const auto& r : p.exec.rlimits) {
+    line("  rlimit: {" + r.name + ": [" + std::to_string(r.soft) + ", " + std::to_string(r.hard) + "]}");
+  }
+  line("  oom_score_adjust: " + std::to_string(p.exec.oom_score_adjust));
+  line(std::string("  no_new_privileges: ") + (p.exec.no_new_privileges ? "true" : "false"));
+  line("stop: {signal: " + signal_name(p.stop_signal) + ", timeout_us: " + std::to_string(p.stop_timeout_us) + "}");
+  return o;
+}
+
+}  // namespace ctrun::plan

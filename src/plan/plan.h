@@ -1,0 +1,119 @@
+// The launch plan: everything the launcher will do, as a value. Built by a
+// pure function from a validated manifest and the host facts, printed by
+// `ctrun validate --plan`, executed by src/launch. No YAML types here: an OCI
+// front end will fill the same plan later.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/diagnostic.h"
+#include "manifest/manifest.h"
+
+namespace ctrun::plan {
+
+// What the launcher needs to know about the machine, read once
+// (host_facts.cc) and passed in, so that tests can fake it.
+struct HostFacts {
+  bool stdin_is_tty = false;
+  std::string term;  // the caller's $TERM, handed on with a terminal
+  // The host's top-level merged-/usr symlinks (bin -> usr/bin, ...), copied
+  // into a `rootfs.host` root.
+  std::vector<std::pair<std::string, std::string>> usr_links;
+  std::string os_release;  // path of the host's os-release below /usr, if any
+};
+
+HostFacts read_host_facts();
+
+// A namespace the container joins instead of creating.
+struct NamespaceJoin {
+  int type = 0;          // CLONE_NEWNET, ...
+  std::string name;      // "net"
+  std::string path;      // /run/netns/blue
+  std::string key;       // namespaces.net
+};
+
+// The root: where the container's / comes from before the API filesystems
+// and the user's mounts are put on it.
+struct RootPlan {
+  enum class Kind { bind, ephemeral, host };
+  Kind kind = Kind::bind;
+  std::string path;  // bind, ephemeral: the host directory
+  bool readonly = false;
+};
+
+// One step of building the container's tree, in order. Targets are paths
+// inside the new root, resolved with RESOLVE_IN_ROOT at run time.
+struct MountStep {
+  enum class Kind {
+    fs,       // a new filesystem instance: source = fs type, data = options
+    bind,     // source = host path; recursive; readonly => MOUNT_ATTR_RDONLY recursively
+    overlay,  // data = lowerdir=..,upperdir=..,workdir=..
+    mkdir,    // a directory (mode)
+    mknod,    // a character device (mode, dev)
+    symlink,  // target -> source
+    file,     // a regular file with content data (mode)
+    mask,     // make target inaccessible: /dev/null over a file, ro tmpfs over a dir
+    readonly, // bind target onto itself read-only (optional: skipped if absent)
+    bind_rw,  // bind target onto itself writable (the hole in a read-only parent)
+  };
+  Kind kind = Kind::fs;
+  std::string source;
+  std::string target;
+  std::string data;
+  uint64_t attrs = 0;  // MOUNT_ATTR_* for new mounts
+  uint32_t mode = 0;
+  dev_t dev = 0;
+  bool optional = false;  // the target may be missing on this kernel: skip it
+  bool api = false;       // /proc, /sys, /dev, /run: the target must be a real directory
+  std::string key;        // manifest key named in errors ("mounts[2]"), or empty
+};
+
+struct RlimitPlan {
+  int resource = 0;
+  std::string name;
+  uint64_t soft = 0, hard = 0;
+};
+
+struct ExecPlan {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // NAME=value, sorted by name
+  std::string path_var;          // the PATH the command is searched in
+  std::string cwd = "/";
+  std::string user = "root";     // name or number, resolved in the container
+  std::string group;             // empty: the user's primary group
+  std::vector<std::string> supplementary_groups;
+  uint32_t umask = 022;
+  std::vector<RlimitPlan> rlimits;
+  int oom_score_adjust = 0;
+  bool no_new_privileges = true;
+};
+
+struct LaunchPlan {
+  std::string name;
+  std::string hostname;  // empty: the uts namespace is the host's
+  unsigned long clone_flags = 0;  // CLONE_NEW* created by clone3
+  std::vector<NamespaceJoin> joins;
+  RootPlan root;
+  std::vector<MountStep> mounts;
+  bool loopback_up = false;  // network.mode none in a new network namespace
+  bool terminal = false;
+  ExecPlan exec;
+  int stop_signal = 15;
+  uint64_t stop_timeout_us = 10'000'000;
+  std::string state_dir = "/run/ctrun";
+  std::string lock_path;  // /run/ctrun/<name>.lock
+};
+
+// Refuses with a diagnostic naming the key what this build cannot do yet, and
+// otherwise turns the manifest into the plan. Pure.
+bool build_plan(const manifest::Manifest& m, const manifest::SourceMap& locs, const HostFacts& host,
+                LaunchPlan& out, Diagnostics& diags);
+
+// The plan as YAML-like text for `ctrun validate --plan`.
+std::string format_plan(const LaunchPlan& plan);
+
+}  // namespace ctrun::plan
