@@ -94,6 +94,8 @@ bool resolve_identity(const std::string& passwd, const std::string& group, const
       if (auto gid = number(g[2])) out.groups.push_back(*gid);
     }
   }
+  // As initgroups(3) does: the primary group is among the groups too.
+  out.groups.push_back(out.gid);
   for (size_t i = 0; i < e.supplementary_groups.size(); ++i) {
     auto g = find_group(groups, e.supplementary_groups[i]);
     if (!g) {

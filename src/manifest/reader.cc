@@ -1037,7 +1037,12 @@ void apply_set(YamlNode& root, const std::string& arg, int index, Diagnostics& d
     return;
   }
   std::string pattern = key_pattern(key);
-  if (find_key(pattern) == nullptr) {
+  // An entry of a free-form mapping: --set process.env.DEBUG=1.
+  auto dot = pattern.rfind('.');
+  const KeyInfo* parent = dot == std::string::npos ? nullptr : find_key(pattern.substr(0, dot));
+  bool map_entry = parent != nullptr && (parent->kind == Kind::env_map || parent->kind == Kind::hosts_map ||
+                                         parent->kind == Kind::property_map || parent->kind == Kind::rlimit_map);
+  if (find_key(pattern) == nullptr && !map_entry) {
     std::string msg = "unknown key";
     if (auto near = closest_match(pattern, all_key_paths()); !near.empty()) msg += " (did you mean \"" + near + "\"?)";
     diags.error(at, key, msg);

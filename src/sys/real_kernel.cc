@@ -114,25 +114,7 @@ class RealKernel final : public Kernel {
     int flags = O_PATH | ((want == Want::dir || want == Want::real_dir) ? O_DIRECTORY : 0);
     int fd = openat2_in_root(root_fd, path, flags, extra);
     if (fd != -ENOENT || want == Want::any || want == Want::existing) return fd;
-    // Missing: create it (and its parents), each step inside the root.
-    std::string parent, name;
-    split(path, parent, name);
-    if (name.empty() || name == "." || name == "..") return -EINVAL;
-    int rc = resolve(root_fd, parent, want == Want::real_dir ? Want::real_dir : Want::dir);
-    if (rc < 0) return rc;
-    int dir = openat2_in_root(rc, ".", O_DIRECTORY | O_RDONLY, 0);
-    ::close(rc);
-    if (dir < 0) return dir;
-    if (want == Want::file) {
-      rc = ::openat(dir, name.c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0644);
-    } else {
-      rc = ::mkdirat(dir, name.c_str(), 0755);
-    }
-    int e = errno;
-    ::close(dir);
-    if (rc < 0 && e != EEXIST) return -e;
-    if (rc >= 0 && want == Want::file) ::close(rc);
-    return openat2_in_root(root_fd, path, flags, extra);
+    return create_in_root(root_fd, path, want, flags, extra, 0);
   }
 
   int make_dir(int root_fd, const std::string& path, uint32_t mode) override {
@@ -224,6 +206,43 @@ class RealKernel final : public Kernel {
   void close_fd(int fd) override { ::close(fd); }
 
  private:
+  // Creates a missing path below the root, one component at a time, each
+  // created in its parent's fd. A dangling symlink on the way is followed
+  // inside the root (an absolute target counts from the container's /), the
+  // way runc's MkdirAllInRoot does: the container sees the mount where its
+  // symlink says, and nothing is ever created outside the root.
+  int create_in_root(int root_fd, const std::string& path, Want want, int flags, uint64_t extra, int depth) {
+    if (depth > 40) return -ELOOP;
+    std::string parent, name;
+    split(path, parent, name);
+    if (name.empty() || name == "." || name == "..") return -EINVAL;
+    int p = resolve(root_fd, parent, want == Want::real_dir ? Want::real_dir : Want::dir);
+    if (p < 0) return p;
+    int dir = openat2_in_root(p, ".", O_DIRECTORY | O_RDONLY, 0);
+    ::close(p);
+    if (dir < 0) return dir;
+    int rc = want == Want::file
+                 ? ::openat(dir, name.c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0644)
+                 : ::mkdirat(dir, name.c_str(), 0755);
+    int e = rc < 0 ? errno : 0;
+    if (rc >= 0 && want == Want::file) ::close(rc);
+    if (e == EEXIST && want != Want::real_dir) {
+      // Something is there but did not resolve: a dangling symlink.
+      char link[4096];
+      ssize_t n = ::readlinkat(dir, name.c_str(), link, sizeof link - 1);
+      ::close(dir);
+      if (n <= 0) return -ENOENT;
+      std::string target(link, static_cast<size_t>(n));
+      std::string next = target[0] == '/' ? target : (parent == "/" ? "" : parent) + "/" + target;
+      int fd = openat2_in_root(root_fd, next, flags, extra);
+      if (fd != -ENOENT) return fd;
+      return create_in_root(root_fd, next, want, flags, extra, depth + 1);
+    }
+    ::close(dir);
+    if (e != 0 && e != EEXIST) return -e;
+    return openat2_in_root(root_fd, path, flags, extra);
+  }
+
   // Runs fn(dir_fd, name) on the resolved parent directory of path.
   template <typename Fn>
   int at_parent(int root_fd, const std::string& path, Fn fn) {

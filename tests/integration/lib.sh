@@ -1,0 +1,84 @@
+# Shared by the integration tests: runs real containers as root and checks
+# from inside what the manifest promised and from outside that nothing is
+# left behind. Each script: source lib.sh CTRUN ROOTFS_TEMPLATE; cases; finish.
+# Prints one line per failed check and a final "N passed, N failed".
+set -u
+CTRUN=$1
+TEMPLATE=$2
+if [ "$(id -u)" -ne 0 ]; then
+  echo "integration tests need root"; echo "0 passed, 1 failed"; exit 1
+fi
+[ -x "$TEMPLATE/bin/probe" ] || { echo "no rootfs template at $TEMPLATE"; echo "0 passed, 1 failed"; exit 1; }
+WORK=$(mktemp -d /tmp/ctrun-it.XXXXXX)
+TOKEN=ctit$$x$RANDOM
+pass=0 fail=0
+CASE=
+NETS_BEFORE=$(ls /sys/class/net | sort | tr '\n' ' ')
+
+cleanup() {
+  # Anything a failed case left is ours: end it by pid, unmount, remove.
+  for p in $(grep -l "CTIT_TOKEN=$TOKEN" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do kill -9 "$p" 2>/dev/null; done
+  grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL $CASE: $*"; }
+
+# A fresh copy of the busybox rootfs (22 ms), so that no case sees another's writes.
+fresh_rootfs() {
+  local d=$WORK/rootfs-$1
+  cp -a "$TEMPLATE" "$d"
+  echo "$d"
+}
+
+# manifest NAME: writes $WORK/NAME.yaml from stdin, below a header naming it.
+manifest() {
+  { printf 'version: 1\nname: %s\n' "$1"; cat; } > "$WORK/$1.yaml"
+}
+
+# ct ARGS...: runs ctrun; sets OUT, ERR, RC. The token marks the container's
+# processes for the leak check.
+ct() {
+  OUT=$(CTIT_TOKEN=$TOKEN "$CTRUN" --set "process.env.CTIT_TOKEN=$TOKEN" "$@" 2>"$WORK/stderr" </dev/null); RC=$?
+  ERR=$(cat "$WORK/stderr")
+}
+
+begin() { CASE=$1; }
+
+expect_rc() {
+  if [ "$RC" -eq "$1" ]; then ok; else bad "exit status $RC, expected $1; stderr: $(head -c 400 <<<"$ERR")"; fi
+}
+expect_out() {
+  if [ "$OUT" == "$1" ]; then ok; else bad "stdout $(printf %q "$OUT"), expected $(printf %q "$1")"; fi
+}
+# The whole of stdout against an extended regular expression (may span lines).
+expect_out_match() {
+  if [[ $OUT =~ $1 ]]; then ok; else bad "stdout does not match /$1/: $(head -c 400 <<<"$OUT")"; fi
+}
+expect_err() {
+  if grep -qE -- "$1" <<<"$ERR"; then ok; else bad "stderr does not match /$1/: $(head -c 400 <<<"$ERR")"; fi
+}
+check() {
+  local what=$1
+  shift
+  if "$@"; then ok; else bad "$what"; fi
+}
+
+# Nothing of container NAME may remain: lock file, mounts, processes, interfaces.
+no_leaks() {
+  local name=$1 n
+  [ -e "/run/ctrun/$name.lock" ] && bad "lock file /run/ctrun/$name.lock left behind"
+  n=$(grep -cF -e "$WORK" -e " /run/ctrun " /proc/self/mountinfo)
+  [ "$n" -ne 0 ] && bad "$n mounts left in the host's mount table"
+  n=$(grep -l "CTIT_TOKEN=$TOKEN" /proc/[0-9]*/environ 2>/dev/null | wc -l)
+  [ "$n" -ne 0 ] && bad "$n container processes left running"
+  [ "$(ls /sys/class/net | sort | tr '\n' ' ')" != "$NETS_BEFORE" ] && bad "network interfaces changed"
+  ok
+}
+
+finish() {
+  echo "$pass passed, $fail failed"
+  [ "$fail" -eq 0 ]
+}
