@@ -55,8 +55,9 @@ bool TerminalRelay::pump_stdin() {
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
   if (n <= 0) {
     // The caller's input ended: the container reads EOF from its terminal.
-    struct termios t {};
-    char eof = tcgetattr(master_.get(), &t) == 0 ? static_cast<char>(t.c_cc[VEOF]) : '\x04';
+    // ^D, the EOF character of a fresh pty (the master's termios are not
+    // the slave's, so they cannot be asked).
+    const char eof = '\x04';
     write_all(master_.get(), &eof, 1);
     stdin_open_ = false;
     return false;

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# process.terminal: a pty session driven by script(1), EOF through a pty,
+# the caller's terminal mode restored.
+source "$(dirname "$0")/lib.sh"
+R=$(fresh_rootfs main)
+command -v script >/dev/null || { bad "script(1) is missing (bsdutils)"; finish; exit; }
+manifest tty <<EOF2
+rootfs: {path: $R}
+process: {args: [/bin/true]}
+EOF2
+export CTRUN TOKEN WORK
+
+begin pty-session
+# script gives ctrun a terminal of 33x101; the container gets a pty of its
+# own devpts instance with that size, as its controlling terminal. (script
+# gets an input that stays open: at EOF of its own input it writes a byte.)
+script -qec 'stty rows 33 cols 101; before=$(stty -g); CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$WORK/tty.yaml" -- sh -c "tty; stty size; test -t 0 && test -t 1 && echo tty-ok; stat -c %t /dev/console; ls /dev/pts | tr \"\\n\" \" \"; echo; exit 5"; rc=$?; [ "$(stty -g)" == "$before" ] && echo mode-restored; echo rc=$rc' /dev/null > "$WORK/script.out" 2>&1 < <(sleep 5)
+OUT=$(tr -d '\r' < "$WORK/script.out")
+expect_out "/dev/pts/0
+33 101
+tty-ok
+88
+0 ptmx 
+mode-restored
+rc=5"
+no_leaks tty
+
+begin pty-eof
+# terminal: true with a pipe as stdin: input arrives, its end is the pty's
+# EOF, and cat ends.
+OUT=$(printf 'hello\n' | timeout 20 env CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set process.terminal=true "$WORK/tty.yaml" -- cat 2>&1); RC=$?
+expect_rc 0
+OUT=$(tr -d '\r' <<<"$OUT")
+expect_out "hello
+hello"
+no_leaks tty
+
+begin no-terminal-without-tty
+ct "$WORK/tty.yaml" -- sh -c 'test -t 0 || echo no-tty; test -e /dev/console || echo no-console'
+expect_rc 0
+expect_out "no-tty
+no-console"
+no_leaks tty
+
+finish
