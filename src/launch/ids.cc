@@ -53,6 +53,7 @@ std::optional<gid_t> find_group(const std::vector<std::vector<std::string>>& gro
 
 bool resolve_identity(const std::string& passwd, const std::string& group, const plan::ExecPlan& e, Identity& out,
                       Failure& f) {
+  out = Identity{};
   auto users = records(passwd, 7);
   auto groups = records(group, 4);
   std::string user_name;
