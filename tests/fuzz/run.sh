@@ -6,7 +6,7 @@
 set -euo pipefail
 src=$1 build=$2
 seconds=${FUZZ_SECONDS:-60}
-cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCTRUN_STATIC_DEPS=OFF \
   -DCMAKE_CXX_COMPILER=clang++ -DCTRUN_FUZZ=ON -DCTRUN_TESTS=OFF >"$build.log" 2>&1 || { cat "$build.log"; exit 1; }
 cmake --build "$build" --target fuzz_manifest >>"$build.log" 2>&1 || { tail -40 "$build.log"; exit 1; }
 corpus=$build/corpus

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Start-up latency of ctrun against its peers, one hyperfine run, same busybox
+# rootfs, same /bin/true: the floor (unshare + chroot, with a network
+# namespace), bubblewrap, crun, runc, systemd-nspawn and ctrun. Prints the
+# medians and each one's ratio to the floor. Not a test: nothing here asserts.
+#
+#   tests/bench/startup.sh [CTRUN]     (env: RUNS=50 WARMUP=5 BENCH_DIR=/var/tmp/ctrun-bench)
+#
+# Host quirks handled (Debian 12, PID 1 not systemd, cgroup v1 hybrid):
+#  * crun refuses hybrid hosts whose cgroup2 mount lists a controller; the
+#    run happens in a private mount namespace where an empty file covers
+#    /sys/fs/cgroup/unified/cgroup.controllers (nothing changes outside).
+#  * nspawn needs --register=no --keep-unit without systemd, and then makes
+#    sub-cgroups under the caller's own: the run moves into private cgroups
+#    ctrun-bench-<pid> first and removes them afterwards.
+#  * runc and crun get an explicit cgroupsPath, never relative to ours.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+ctrun=${CTRUN_BIN:-$(realpath "${1:-$here/../../build/ctrun}")}
+B=${BENCH_DIR:-/var/tmp/ctrun-bench}
+RUNS=${RUNS:-50} WARMUP=${WARMUP:-5}
+R=$B/rootfs
+
+if [ "${1:-}" != --inner ]; then
+  need=()
+  for p in hyperfine crun runc bubblewrap systemd-container jq busybox-static; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+  done
+  if [ ${#need[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+  mkdir -p "$B"
+  [ -x "$R/bin/busybox" ] || bash "$here/../integration/mk-rootfs.sh" "$R"
+  rm -rf "$B/bundle" && mkdir -p "$B/bundle"
+  (cd "$B/bundle" && crun spec && jq --arg r "$R" '.process.terminal=false | .root.path=$r |
+     .process.args=["/bin/true"] | .linux.cgroupsPath="/ctrun-bench-oci"' config.json > c.json && mv c.json config.json)
+  cat > "$B/true.yaml" <<END
+version: 1
+name: bench
+rootfs: {path: $R}
+process: {args: [/bin/true]}
+END
+  cgs=()
+  if [ "$(cat /proc/1/comm)" != systemd ] && [ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ]; then
+    for h in systemd unified; do
+      [ -d /sys/fs/cgroup/$h ] || continue
+      mkdir -p "/sys/fs/cgroup/$h/ctrun-bench-$$"; cgs+=("/sys/fs/cgroup/$h/ctrun-bench-$$")
+    done
+  fi
+  rc=0
+  CTRUN_BIN=$ctrun bash -c 'for c in "${@:2}"; do echo $$ > "$c/cgroup.procs"; done
+           exec unshare -m --propagation private bash "$1" --inner' _ "$0" "${cgs[@]}" || rc=$?
+  for c in "${cgs[@]}"; do find "$c" -depth -type d -exec rmdir {} \; ; done
+  exit $rc
+fi
+
+# --inner: a private mount namespace (and private cgroups where needed).
+if [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
+  : > "$B/empty"; mount --bind "$B/empty" /sys/fs/cgroup/unified/cgroup.controllers
+fi
+nspawn="systemd-nspawn -D $R -q"
+[ "$(cat /proc/1/comm)" = systemd ] || nspawn="$nspawn --register=no --keep-unit"
+crun=crun
+[ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ] && crun="crun --cgroup-manager=cgroupfs"
+json=$B/startup.json
+hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$json" \
+  -n floor "unshare --fork --pid --mount --uts --ipc --net --mount-proc chroot $R /bin/true" \
+  -n bwrap "bwrap --bind $R / --proc /proc --dev /dev --unshare-all /bin/true" \
+  -n crun "$crun run --bundle $B/bundle ctrun-bench-crun" \
+  -n runc "runc run --bundle $B/bundle ctrun-bench-runc" \
+  -n nspawn "$nspawn /bin/true" \
+  -n ctrun "$ctrun $B/true.yaml" > "$B/hyperfine.log"
+echo "| launcher | median ms | ratio to floor |"
+echo "|---|---:|---:|"
+jq -r '(.results[] | select(.command == "floor") | .median) as $f
+       | .results[] | "| \(.command) | \(.median * 1000 * 100 | round / 100) | \(.median / $f * 100 | round / 100) |"' "$json"
