@@ -269,6 +269,10 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
   // If ctrun dies, so does the container. The parent may have died before
   // this line: then the host_ready read below sees EOF.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Out of the caller's session and process group: signals of the caller's
+  // terminal (^C, SIGWINCH) reach ctrun alone, which decides what the
+  // container gets, instead of hitting the stub init a second time.
+  setsid();
   Message go;
   if (!recv_message(sock, go) || go.step != Step::host_ready) _exit(125);
 

@@ -35,6 +35,16 @@ expect_out "hello
 hello"
 no_leaks tty
 
+begin pty-resize
+# A resize of ctrun's terminal while the container runs reaches the payload
+# as SIGWINCH with the new size (ctrun gets SIGWINCH and resizes the pty).
+script -qec 'stty rows 24 cols 80; CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$WORK/tty.yaml" -- sh -c "trap \"stty size; exit 0\" WINCH; stty size; touch /dev/shm/x; i=0; while [ \$i -lt 50 ]; do sleep 0.1; i=\$((i+1)); done; exit 9" </dev/tty & sleep 1; stty rows 20 cols 50; wait $!; echo rc=$?' /dev/null > "$WORK/resize.out" 2>&1 < <(sleep 8)
+OUT=$(tr -d '\r' < "$WORK/resize.out")
+expect_out "24 80
+20 50
+rc=0"
+no_leaks tty
+
 begin no-terminal-without-tty
 ct "$WORK/tty.yaml" -- sh -c 'test -t 0 || echo no-tty; test -e /dev/console || echo no-console'
 expect_rc 0
