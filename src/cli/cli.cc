@@ -24,8 +24,14 @@ struct Loaded {
   manifest::SourceMap locs;
 };
 
-void print(const Diagnostics& diags) {
+// Prints every diagnostic, and the error count when there are errors;
+// returns whether the stage may go on.
+bool report(const std::string& path, const Diagnostics& diags, bool ok) {
   for (const auto& d : diags.items()) std::fprintf(stderr, "%s\n", render(d).c_str());
+  if (ok) return true;
+  size_t n = diags.error_count();
+  std::fprintf(stderr, "ctrun: %s: %zu error%s\n", path.c_str(), n, n == 1 ? "" : "s");
+  return false;
 }
 
 // parse -> validate: every diagnostic of both stages, then a verdict.
@@ -41,12 +47,7 @@ std::optional<Loaded> load(const std::string& path, const std::vector<std::strin
     if (args) out.manifest.process.args = *args;
     ok = validate::validate(out.manifest, out.locs, diags) && ok;
   }
-  print(diags);
-  if (!ok) {
-    size_t n = diags.error_count();
-    std::fprintf(stderr, "ctrun: %s: %zu error%s\n", path.c_str(), n, n == 1 ? "" : "s");
-    return std::nullopt;
-  }
+  if (!report(path, diags, ok)) return std::nullopt;
   return out;
 }
 
@@ -57,12 +58,7 @@ std::optional<plan::LaunchPlan> make_plan(const std::string& path, const Loaded&
   Diagnostics diags;
   bool ok = plan::build_plan(loaded.manifest, loaded.locs, plan::read_host_facts(), p, diags);
   diags.sort();
-  print(diags);
-  if (!ok) {
-    size_t n = diags.error_count();
-    std::fprintf(stderr, "ctrun: %s: %zu error%s\n", path.c_str(), n, n == 1 ? "" : "s");
-    return std::nullopt;
-  }
+  if (!report(path, diags, ok)) return std::nullopt;
   return p;
 }
 
