@@ -291,40 +291,42 @@ int launch(const plan::LaunchPlan& p) {
   std::optional<int> status;
   std::optional<Message> failure;
 
+  bool master_open = true;  // until the master reads EIO: no slave is open any more
+  // One message of the child, in the loop or after it ended.
+  auto take = [&](const Message& m, int fd) {
+    switch (m.step) {
+      case Step::terminal:
+        if (!child_done) tty = std::make_unique<TerminalRelay>(UniqueFd(fd));
+        else close(fd);
+        return;
+      case Step::payload_running: running = true; break;
+      case Step::payload_exited: status = m.status; break;
+      case Step::failed: failure = m; break;
+      case Step::host_ready: break;
+    }
+    if (fd >= 0) close(fd);
+  };
+
   while (!child_done) {
-    struct pollfd fds[5];
-    int n = 0;
-    fds[n++] = {sock.get(), POLLIN, 0};
-    fds[n++] = {child.pidfd(), POLLIN, 0};
-    fds[n++] = {signals.fd(), POLLIN, 0};
-    fds[n++] = {timer ? timer.get() : -1, POLLIN, 0};
-    fds[n++] = {tty && tty->stdin_open() ? STDIN_FILENO : -1, POLLIN, 0};
-    struct pollfd master {tty ? tty->master() : -1, POLLIN, 0};
-    struct pollfd all[6];
-    std::copy(fds, fds + n, all);
-    all[n] = master;
-    if (poll(all, static_cast<nfds_t>(n + 1), -1) < 0) {
+    struct pollfd all[] = {
+        {sock.get(), POLLIN, 0},
+        {child.pidfd(), POLLIN, 0},
+        {signals.fd(), POLLIN, 0},
+        {timer ? timer.get() : -1, POLLIN, 0},
+        {tty && tty->stdin_open() ? STDIN_FILENO : -1, POLLIN, 0},
+        {tty && master_open ? tty->master() : -1, POLLIN, 0},
+    };
+    if (poll(all, std::size(all), -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    if (all[5].revents & (POLLIN | POLLHUP | POLLERR)) {
-      if (!tty->pump_master()) all[5].fd = -1;
-    }
+    if (all[5].revents & (POLLIN | POLLHUP | POLLERR)) master_open = tty->pump_master();
     if (all[4].revents & (POLLIN | POLLHUP | POLLERR)) tty->pump_stdin();
     if (all[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       Message m;
       int fd = -1;
-      if (recv_message(sock.get(), m, &fd)) {
-        switch (m.step) {
-          case Step::terminal: tty = std::make_unique<TerminalRelay>(UniqueFd(fd)); break;
-          case Step::payload_running: running = true; break;
-          case Step::payload_exited: status = m.status; break;
-          case Step::failed: failure = m; break;
-          case Step::host_ready: break;
-        }
-      } else {
-        sock.reset();  // the child is gone; its pidfd says how
-      }
+      if (recv_message(sock.get(), m, &fd)) take(m, fd);
+      else sock.reset();  // the child is gone; its pidfd says how
     }
     if (all[2].revents & POLLIN) {
       struct signalfd_siginfo si;
@@ -366,10 +368,7 @@ int launch(const plan::LaunchPlan& p) {
     Message m;
     int fd = -1;
     while (recv_message(sock.get(), m, &fd)) {
-      if (m.step == Step::payload_exited) status = m.status;
-      if (m.step == Step::failed) failure = m;
-      if (m.step == Step::payload_running) running = true;
-      if (fd >= 0) close(fd);
+      take(m, fd);
       fd = -1;
       struct pollfd pfd {sock.get(), POLLIN, 0};
       if (poll(&pfd, 1, 0) <= 0) break;

@@ -131,7 +131,7 @@ class RealKernel final : public Kernel {
   int make_node(int root_fd, const std::string& path, uint32_t mode, dev_t dev) override {
     return at_parent(root_fd, path, [&](int dir, const char* name) {
       if (::mknodat(dir, name, S_IFCHR | (mode & 07777), dev) < 0) return fail();
-      return ::fchmodat(dir, name, mode & 07777, AT_SYMLINK_NOFOLLOW) < 0 && errno != ENOTSUP ? fail() : 0;
+      return ::fchmodat(dir, name, mode & 07777, 0) == 0 ? 0 : fail();  // mknod honours the umask
     });
   }
 
