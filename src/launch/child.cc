@@ -69,6 +69,11 @@ bool open_console(int sock, std::string& slave_path, Failure& f) {
     return false;
   }
   slave_path = name;
+  // The caller's window size, set before the payload exists: a size that the
+  // relay set later would reach a running payload as a spurious SIGWINCH.
+  struct winsize ws {};
+  if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+    ioctl(master, TIOCSWINSZ, &ws);
   int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC | O_PATH);
   int tree = slave < 0 ? -1 : open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
   if (tree < 0 || move_mount(tree, "", AT_FDCWD, "/dev/console", MOVE_MOUNT_F_EMPTY_PATH) < 0) {

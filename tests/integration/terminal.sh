@@ -11,10 +11,11 @@ EOF2
 export CTRUN TOKEN WORK
 
 begin pty-session
+# script(1) runs its command with $SHELL, which may be dash: POSIX sh only.
 # script gives ctrun a terminal of 33x101; the container gets a pty of its
 # own devpts instance with that size, as its controlling terminal. (script
 # gets an input that stays open: at EOF of its own input it writes a byte.)
-script -qec 'stty rows 33 cols 101; before=$(stty -g); CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$WORK/tty.yaml" -- sh -c "tty; stty size; test -t 0 && test -t 1 && echo tty-ok; stat -c %t /dev/console; ls /dev/pts | tr \"\\n\" \" \"; echo; exit 5"; rc=$?; [ "$(stty -g)" == "$before" ] && echo mode-restored; echo rc=$rc' /dev/null > "$WORK/script.out" 2>&1 < <(sleep 5)
+script -qec 'stty rows 33 cols 101; before=$(stty -g); CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$WORK/tty.yaml" -- sh -c "tty; stty size; test -t 0 && test -t 1 && echo tty-ok; stat -c %t /dev/console; ls /dev/pts | tr \"\\n\" \" \"; echo; exit 5"; rc=$?; [ "$(stty -g)" = "$before" ] && echo mode-restored; echo rc=$rc' /dev/null > "$WORK/script.out" 2>&1 < <(sleep 5)
 OUT=$(tr -d '\r' < "$WORK/script.out")
 expect_out "/dev/pts/0
 33 101
