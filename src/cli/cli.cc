@@ -56,7 +56,8 @@ std::optional<Loaded> load(const std::string& path, const std::vector<std::strin
 std::optional<plan::LaunchPlan> make_plan(const std::string& path, const Loaded& loaded) {
   plan::LaunchPlan p;
   Diagnostics diags;
-  bool ok = plan::build_plan(loaded.manifest, loaded.locs, plan::read_host_facts(), p, diags);
+  plan::HostFacts host = plan::read_host_facts();
+  bool ok = plan::build_plan(loaded.manifest, loaded.locs, host, p, diags) && plan::prepare(p, host, diags);
   diags.sort();
   if (!report(path, diags, ok)) return std::nullopt;
   return p;

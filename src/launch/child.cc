@@ -27,6 +27,7 @@
 #include <cstring>
 
 #include "launch/ids.h"
+#include "launch/privilege.h"
 #include "launch/protocol.h"
 #include "mount/build.h"
 
@@ -167,12 +168,21 @@ int exec_search(const plan::ExecPlan& e, char* const argv[], char* const envp[])
     close(fd);
   }
   umask(e.umask);
+  const bool root = id.uid == 0;
+  Failure f;
+  // Without no_new_privileges only a privileged process may load a filter:
+  // then it goes in now, while the payload is still root, and must allow
+  // what follows (setuid, capset, execve), as every sane profile does.
+  const bool seccomp_early = e.seccomp.enabled && !e.no_new_privileges;
+  if (seccomp_early && !load_seccomp(e.seccomp.compiled, f)) fail(f);
+  if (!keep_caps_across_setuid(root, e.caps, f)) fail(f);
   if (setgroups(id.groups.size(), id.groups.data()) < 0) fail({"set the supplementary groups", errno, "process.supplementary_groups", {}});
   if (setgid(id.gid) < 0) fail({"set the group id to " + std::to_string(id.gid), errno, "process.group", {}});
   if (setuid(id.uid) < 0) fail({"set the user id to " + std::to_string(id.uid), errno, "process.user", {}});
   // setuid cleared the death signal; with a shared pid namespace nothing else
   // would take the payload down with ctrun.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (!set_capabilities(root, e.caps, f)) fail(f);
   if (e.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
     fail({"set no_new_privileges", errno, "process.no_new_privileges", {}});
   }
@@ -195,6 +205,9 @@ int exec_search(const plan::ExecPlan& e, char* const argv[], char* const envp[])
   // Nothing of ctrun's may reach the payload: every fd above 2 closes at
   // execve, including the ones ctrun's own caller leaked (CVE-2024-21626).
   close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  // The filter is the very last step: nothing of ctrun's setup has to be
+  // allowed by the profile, only execve and the failure report (write).
+  if (e.seccomp.enabled && !seccomp_early && !load_seccomp(e.seccomp.compiled, f)) fail(f);
   int err = exec_search(e, argv.data(), envp.data());
   fail({"execute " + e.argv[0], err, "process.args", {}}, exec_status(err));
   _exit(125);
@@ -291,6 +304,13 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
   Identity id;
   if (!resolve_identity(read_small_file("/etc/passwd"), read_small_file("/etc/group"), p.exec, id, f)) die(sock, f);
 
+  // The stub and the payload keep only the container's bounding set.
+  if (!drop_bounding(p.exec.caps.bounding, f)) die(sock, f);
+  // The stub runs ctrun's code: a payload that is root in the container must
+  // not reach it through /proc/1/mem or /proc/1/exe (CVE-2019-5736). Set
+  // before the fork, so that there is no moment when a running payload
+  // could attach to a dumpable stub; the payload's execve makes it dumpable.
+  prctl(PR_SET_DUMPABLE, 0);
   if (getpid() != 1) prctl(PR_SET_CHILD_SUBREAPER, 1);
   int report[2];
   if (pipe2(report, O_CLOEXEC) < 0) die(sock, {"create a pipe", errno, {}, {}});
@@ -302,9 +322,6 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
     payload_main(p, id, console, report[1]);
   }
   close(report[1]);
-  // The stub runs ctrun's code: a payload that is root in the container must
-  // not reach it through /proc/1/mem or /proc/1/exe (CVE-2019-5736).
-  prctl(PR_SET_DUMPABLE, 0);
   stub_init(sock, payload, report[0]);
 }
 

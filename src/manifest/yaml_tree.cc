@@ -393,8 +393,10 @@ bool parse_yaml(std::string_view text, const std::string& file, YamlNode& out, D
   return ok;
 }
 
-bool load_yaml_file(const std::string& path, YamlNode& out, Diagnostics& diags, const YamlLimits& limits) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+bool read_source_file(const std::string& path, std::string& text, Diagnostics& diags, size_t max_bytes) {
+  // O_NONBLOCK: a FIFO planted at the path must not hang ctrun before the
+  // regular-file check.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     diags.error({path, 0, 0}, "", std::string("cannot open: ") + std::strerror(errno));
     return false;
@@ -405,7 +407,7 @@ bool load_yaml_file(const std::string& path, YamlNode& out, Diagnostics& diags, 
     diags.error({path, 0, 0}, "", "not a regular file");
     return false;
   }
-  std::string text;
+  text.clear();
   char buf[65536];
   while (true) {
     ssize_t n = read(fd, buf, sizeof buf);
@@ -418,10 +420,15 @@ bool load_yaml_file(const std::string& path, YamlNode& out, Diagnostics& diags, 
     }
     if (n == 0) break;
     text.append(buf, static_cast<size_t>(n));
-    if (text.size() > limits.max_bytes) break;  // enough to refuse it
+    if (text.size() > max_bytes) break;  // enough to refuse it
   }
   close(fd);
-  return parse_yaml(text, path, out, diags, limits);
+  return true;
+}
+
+bool load_yaml_file(const std::string& path, YamlNode& out, Diagnostics& diags, const YamlLimits& limits) {
+  std::string text;
+  return read_source_file(path, text, diags, limits.max_bytes) && parse_yaml(text, path, out, diags, limits);
 }
 
 }  // namespace ctrun::manifest

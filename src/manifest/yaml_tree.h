@@ -47,6 +47,10 @@ struct YamlLimits {
 bool parse_yaml(std::string_view text, const std::string& file, YamlNode& out,
                 Diagnostics& diags, const YamlLimits& limits = {}, bool want_map = true);
 
+// Reads a regular file (a little more than max_bytes at most, so that the
+// parser can refuse it as too large).
+bool read_source_file(const std::string& path, std::string& text, Diagnostics& diags, size_t max_bytes);
+
 // Reads a file (at most limits.max_bytes) and parses it.
 bool load_yaml_file(const std::string& path, YamlNode& out, Diagnostics& diags,
                     const YamlLimits& limits = {});

@@ -1,5 +1,7 @@
-// The host facts the plan depends on, read once at start-up.
+// The host facts the plan depends on, read once at start-up, and the part
+// of planning that reads files.
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <climits>
@@ -24,7 +26,24 @@ HostFacts read_host_facts() {
   }
   struct stat st;
   if (stat("/usr/lib/os-release", &st) == 0) h.os_release = "/usr/lib/os-release";
+  h.bounding = caps::own_bounding();
+  struct utsname u {};
+  if (uname(&u) == 0) h.kernel_release = u.release;
   return h;
+}
+
+bool prepare(LaunchPlan& p, const HostFacts& host, Diagnostics& diags) {
+  SeccompPlan& sc = p.exec.seccomp;
+  if (!sc.enabled) return true;
+  seccomp::Profile profile;
+  if (!seccomp::load_profile(sc.profile, profile, diags)) return false;
+  seccomp::Context ctx;
+  ctx.caps = p.exec.caps.bounding;
+  ctx.kernel_release = host.kernel_release;
+  ctx.allow = sc.allow;
+  ctx.deny = sc.deny;
+  ctx.where = sc.where;
+  return seccomp::compile(profile, ctx, sc.compiled, diags);
 }
 
 }  // namespace ctrun::plan

@@ -11,6 +11,7 @@
 #include "base/signals.h"
 #include "base/text.h"
 #include "base/units.h"
+#include "caps/names.h"
 
 namespace ctrun::plan {
 namespace {
@@ -38,13 +39,6 @@ void refuse_unsupported(const Manifest& m, const SourceMap& locs, Diagnostics& d
   if (auto k = given_under("user_namespace."); !k.empty()) refuse(k, "creates no user namespaces");
   if (!m.devices.empty()) refuse("devices", "adds no device nodes");
   if (auto k = given_under("resources."); !k.empty()) refuse(k, "sets no cgroup limits");
-  if (!m.capabilities.add.empty()) refuse("capabilities.add", "does not change capability sets");
-  if (!m.capabilities.drop.empty()) refuse("capabilities.drop", "does not change capability sets");
-  if (m.seccomp.profile != "default" && m.seccomp.profile != "unconfined") {
-    refuse("seccomp.profile", "loads no seccomp profiles");
-  }
-  if (!m.seccomp.allow.empty()) refuse("seccomp.allow", "loads no seccomp filter");
-  if (!m.seccomp.deny.empty()) refuse("seccomp.deny", "loads no seccomp filter");
   using manifest::NetworkMode;
   if (m.network.mode != NetworkMode::none && m.network.mode != NetworkMode::host) {
     refuse("network.mode", "supports only network modes none and host");
@@ -256,6 +250,30 @@ void add_user_mounts(const Manifest& m, std::vector<MountStep>& out, const Sourc
   }
 }
 
+// Defaults (Docker's 14, or nspawn's set with boot) limited to what ctrun
+// itself holds, plus add, minus drop. An added capability that ctrun does
+// not hold is an error: the container would silently lack it.
+caps::Grant build_caps(const Manifest& m, const SourceMap& locs, const HostFacts& host, Diagnostics& diags) {
+  caps::Grant g;
+  caps::CapSet base = (m.boot ? caps::boot_default() : caps::app_default()) & host.bounding;
+  caps::CapSet add = 0, drop = 0;
+  for (size_t i = 0; i < m.capabilities.add.size(); ++i) {
+    int cap = m.capabilities.add[i];
+    if (!caps::has(host.bounding, cap)) {
+      std::string key = "capabilities.add[" + std::to_string(i) + "]";
+      diags.error(locs.at(key), key,
+                  caps::capability_name(cap) + " is not in ctrun's own bounding set on this host, so no container "
+                  "can have it");
+      continue;
+    }
+    add |= caps::bit(cap);
+  }
+  for (int cap : m.capabilities.drop) drop |= caps::bit(cap);
+  g.bounding = (base | add) & ~drop;
+  g.ambient = add & g.bounding;
+  return g;
+}
+
 std::vector<std::string> build_env(const Manifest& m, const HostFacts& host, bool terminal, std::string& path_var) {
   std::map<std::string, std::string> env = {
       {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
@@ -321,6 +339,12 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   for (const auto& r : m.process.rlimits) e.rlimits.push_back({r.resource, r.name, r.soft, r.hard});
   e.oom_score_adjust = m.process.oom_score_adjust;
   e.no_new_privileges = m.process.no_new_privileges;
+  e.caps = build_caps(m, locs, host, diags);
+  e.seccomp.enabled = m.seccomp.profile != "unconfined";
+  e.seccomp.profile = m.seccomp.profile;
+  e.seccomp.allow = m.seccomp.allow;
+  e.seccomp.deny = m.seccomp.deny;
+  e.seccomp.where = locs.at("seccomp.profile");
   return !diags.has_errors();
 }
 
@@ -400,6 +424,26 @@ std::string format_plan(const LaunchPlan& p) {
   }
   line("  oom_score_adjust: " + std::to_string(p.exec.oom_score_adjust));
   line(std::string("  no_new_privileges: ") + (p.exec.no_new_privileges ? "true" : "false"));
+  auto cap_list = [](caps::CapSet s) { return s ? "[" + caps::format(s) + "]" : std::string("[]"); };
+  line("  capabilities: {bounding: " + cap_list(p.exec.caps.bounding) +
+       ", ambient_if_not_root: " + cap_list(p.exec.caps.ambient) + "}");
+  const SeccompPlan& sc = p.exec.seccomp;
+  if (!sc.enabled) {
+    line("  seccomp: unconfined");
+  } else {
+    std::string t = "  seccomp: {profile: " + sc.profile;
+    if (!sc.allow.empty()) t += ", allow: [" + join(sc.allow, ", ") + "]";
+    if (!sc.deny.empty()) t += ", deny: [" + join(sc.deny, ", ") + "]";
+    const auto& c = sc.compiled;
+    if (!c.filters.empty()) {
+      std::vector<std::string> sizes;
+      for (const auto& f : c.filters) sizes.push_back(std::to_string(f.size()));
+      t += ", arches: [" + join(c.arches, ", ") + "], rules: " + std::to_string(c.rules) +
+           ", syscalls: " + std::to_string(c.syscalls) + ", unknown_names: " + std::to_string(c.unknown_names) +
+           ", instructions: [" + join(sizes, ", ") + "]";
+    }
+    line(t + "}");
+  }
   line("stop: {signal: " + signal_name(p.stop_signal) + ", timeout_us: " + std::to_string(p.stop_timeout_us) + "}");
   return o;
 }

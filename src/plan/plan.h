@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "base/diagnostic.h"
+#include "caps/sets.h"
 #include "manifest/manifest.h"
+#include "seccomp/compile.h"
 
 namespace ctrun::plan {
 
@@ -24,6 +26,8 @@ struct HostFacts {
   // into a `rootfs.host` root.
   std::vector<std::pair<std::string, std::string>> usr_links;
   std::string os_release;  // path of the host's os-release below /usr, if any
+  caps::CapSet bounding = ~caps::CapSet{0};  // ctrun's own bounding set
+  std::string kernel_release;                // uname -r
 };
 
 HostFacts read_host_facts();
@@ -78,6 +82,16 @@ struct RlimitPlan {
   uint64_t soft = 0, hard = 0;
 };
 
+// The seccomp part of the plan: which profile, how the manifest adjusts it,
+// and (after prepare()) the compiled programs.
+struct SeccompPlan {
+  bool enabled = true;               // false: profile unconfined
+  std::string profile = "default";   // default or an absolute path
+  std::vector<std::string> allow, deny;
+  SourceLoc where;                   // of seccomp.profile, for errors
+  seccomp::Compiled compiled;        // filled by prepare()
+};
+
 struct ExecPlan {
   std::vector<std::string> argv;
   std::vector<std::string> env;  // NAME=value, sorted by name
@@ -90,6 +104,11 @@ struct ExecPlan {
   std::vector<RlimitPlan> rlimits;
   int oom_score_adjust = 0;
   bool no_new_privileges = true;
+  // uid 0 gets the bounding set as permitted and effective; another user
+  // gets `ambient` (capabilities.add) as ambient, permitted, effective and
+  // inheritable. Whether the user is uid 0 is known only in the container.
+  caps::Grant caps;
+  SeccompPlan seccomp;
 };
 
 struct LaunchPlan {
@@ -112,6 +131,11 @@ struct LaunchPlan {
 // otherwise turns the manifest into the plan. Pure.
 bool build_plan(const manifest::Manifest& m, const manifest::SourceMap& locs, const HostFacts& host,
                 LaunchPlan& out, Diagnostics& diags);
+
+// The half of planning that reads files: loads the seccomp profile and
+// compiles it for the plan's capabilities and this kernel. Errors name the
+// profile's file:line:column or the manifest key.
+bool prepare(LaunchPlan& plan, const HostFacts& host, Diagnostics& diags);
 
 // The plan as YAML-like text for `ctrun validate --plan`.
 std::string format_plan(const LaunchPlan& plan);

@@ -8,8 +8,19 @@
  *   probe umask          the umask in octal
  *   probe sid            "sid pgid pid"
  *   probe sleep-ignoring SECONDS   sleeps with SIGTERM ignored (for stop.timeout)
+ *   probe syscall NAME|NR [ARG...]  "ok" or the errno name of a raw system call
+ *   probe int80 NR [ARG...]         the same through the i386 entry (int 0x80)
+ *   probe x32 NR [ARG...]           the same with the x32 bit set on NR
+ *   probe threads        "ok" when pthread_create works (glibc's clone3 -> clone)
+ *   probe tiocsti [HIGH] ioctl TIOCSTI on stdin: "ok" or the errno name;
+ *                        HIGH sets bit 32 of the command (the kernel ignores it)
+ *   probe caps           CapInh CapPrm CapEff CapBnd CapAmb in hex, one line
  */
 #include <dirent.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <termios.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -28,6 +39,44 @@ static const struct { const char *name; int res; } limits[] = {
 static void print_limit(rlim_t v) {
   if (v == RLIM_INFINITY) printf("unlimited");
   else printf("%llu", (unsigned long long)v);
+}
+
+static const struct { const char *name; long nr; } syscalls[] = {
+    {"keyctl", SYS_keyctl}, {"add_key", SYS_add_key}, {"request_key", SYS_request_key},
+    {"bpf", SYS_bpf}, {"perf_event_open", SYS_perf_event_open}, {"kexec_load", SYS_kexec_load},
+    {"kexec_file_load", SYS_kexec_file_load}, {"init_module", SYS_init_module},
+    {"finit_module", SYS_finit_module}, {"delete_module", SYS_delete_module},
+    {"open_by_handle_at", SYS_open_by_handle_at}, {"swapon", SYS_swapon}, {"swapoff", SYS_swapoff},
+    {"userfaultfd", SYS_userfaultfd}, {"io_uring_setup", SYS_io_uring_setup},
+    {"lookup_dcookie", SYS_lookup_dcookie}, {"mount", SYS_mount}, {"umount2", SYS_umount2},
+    {"pivot_root", SYS_pivot_root}, {"unshare", SYS_unshare}, {"setns", SYS_setns},
+    {"clone", SYS_clone}, {"clone3", SYS_clone3}, {"getppid", SYS_getppid}, {"chroot", SYS_chroot},
+    {"sethostname", SYS_sethostname}, {"syslog", SYS_syslog}, {"settimeofday", SYS_settimeofday},
+    {"ptrace", SYS_ptrace}, {"fsopen", SYS_fsopen}, {"open_tree", SYS_open_tree},
+};
+
+static int report(long rc) {
+  if (rc < 0) printf("%s\n", strerrorname_np(errno));
+  else printf("ok\n");
+  return 0;
+}
+
+static void *thread_main(void *arg) { return arg; }
+
+static long int80(long nr, long a, long b, long c) {
+#if defined(__x86_64__)
+  long rc;
+  __asm__ volatile("int $0x80" : "=a"(rc) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+  if (rc < 0 && rc > -4096) {
+    errno = (int)-rc;
+    return -1;
+  }
+  return rc;
+#else
+  (void)nr; (void)a; (void)b; (void)c;
+  errno = ENOSYS;
+  return -1;
+#endif
 }
 
 int main(int argc, char **argv) {
@@ -91,6 +140,46 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(verb, "sid")) {
     printf("%d %d %d\n", getsid(0), getpgid(0), getpid());
+    return 0;
+  }
+  if ((!strcmp(verb, "syscall") || !strcmp(verb, "int80") || !strcmp(verb, "x32")) && argc >= 3) {
+    long nr = -1, a[6] = {0};
+    for (size_t i = 0; i < sizeof syscalls / sizeof syscalls[0]; ++i) {
+      if (!strcmp(syscalls[i].name, argv[2])) nr = syscalls[i].nr;
+    }
+    if (nr < 0) nr = strtol(argv[2], NULL, 0);
+    for (int i = 3; i < argc && i < 9; ++i) a[i - 3] = (long)strtoull(argv[i], NULL, 0);
+    if (!strcmp(verb, "int80")) return report(int80(nr, a[0], a[1], a[2]));
+    if (!strcmp(verb, "x32")) nr |= 0x40000000L;
+    return report(syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]));
+  }
+  if (!strcmp(verb, "threads")) {
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, thread_main, NULL);
+    if (rc != 0) {
+      printf("%s\n", strerrorname_np(rc));
+      return 0;
+    }
+    pthread_join(t, NULL);
+    printf("ok\n");
+    return 0;
+  }
+  if (!strcmp(verb, "tiocsti")) {
+    char c = ' ';
+    unsigned long cmd = TIOCSTI;
+    if (argc == 3) cmd |= 1UL << 32;
+    return report(syscall(SYS_ioctl, 0, cmd, &c));
+  }
+  if (!strcmp(verb, "caps")) {
+    const char *keys[] = {"CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"};
+    char line[256], out[5][32] = {{0}};
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f)) {
+      for (int i = 0; i < 5; ++i) {
+        if (!strncmp(line, keys[i], strlen(keys[i]))) sscanf(line + strlen(keys[i]), "%31s", out[i]);
+      }
+    }
+    printf("%s %s %s %s %s\n", out[0], out[1], out[2], out[3], out[4]);
     return 0;
   }
   if (!strcmp(verb, "sleep-ignoring") && argc == 3) {

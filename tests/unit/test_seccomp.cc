@@ -1,0 +1,381 @@
+// seccomp profiles: the parser and its errors, and what the compiled
+// programs decide, run through a classic-BPF interpreter as the kernel
+// would run them (every filter, the most restrictive answer wins). Also the
+// capability sets of the plan. No root needed.
+#include <doctest/doctest.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+
+#include <cstring>
+#include <regex>
+
+#include "plan/plan.h"
+#include "reader_helpers.h"
+#include "seccomp/compile.h"
+#include "seccomp/profile.h"
+
+using namespace ctrun;
+
+namespace {
+
+constexpr uint32_t kX32Bit = 0x40000000;
+
+// Classic BPF as seccomp runs it: loads from struct seccomp_data only.
+uint32_t run_bpf(const seccomp::Program& prog, const seccomp_data& d) {
+  uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = {};
+  auto load = [&](uint32_t off) {
+    uint32_t v = 0;
+    REQUIRE(off + 4 <= sizeof d);
+    std::memcpy(&v, reinterpret_cast<const char*>(&d) + off, 4);
+    return v;
+  };
+  for (size_t pc = 0; pc < prog.size(); ++pc) {
+    const sock_filter& i = prog[pc];
+    switch (i.code) {
+      case BPF_LD | BPF_W | BPF_ABS: a = load(i.k); break;
+      case BPF_LD | BPF_IMM: a = i.k; break;
+      case BPF_LDX | BPF_IMM: x = i.k; break;
+      case BPF_LD | BPF_MEM: a = mem[i.k]; break;
+      case BPF_LDX | BPF_MEM: x = mem[i.k]; break;
+      case BPF_ST: mem[i.k] = a; break;
+      case BPF_STX: mem[i.k] = x; break;
+      case BPF_ALU | BPF_AND | BPF_K: a &= i.k; break;
+      case BPF_ALU | BPF_OR | BPF_K: a |= i.k; break;
+      case BPF_MISC | BPF_TAX: x = a; break;
+      case BPF_MISC | BPF_TXA: a = x; break;
+      case BPF_JMP | BPF_JA: pc += i.k; break;
+      case BPF_JMP | BPF_JEQ | BPF_K: pc += (a == i.k) ? i.jt : i.jf; break;
+      case BPF_JMP | BPF_JGT | BPF_K: pc += (a > i.k) ? i.jt : i.jf; break;
+      case BPF_JMP | BPF_JGE | BPF_K: pc += (a >= i.k) ? i.jt : i.jf; break;
+      case BPF_JMP | BPF_JSET | BPF_K: pc += (a & i.k) ? i.jt : i.jf; break;
+      case BPF_RET | BPF_K: return i.k;
+      case BPF_RET | BPF_A: return a;
+      default: FAIL("instruction not handled by the test interpreter: " << i.code); return 0;
+    }
+  }
+  FAIL("fell off the end of the program");
+  return 0;
+}
+
+uint32_t decide(const seccomp::Compiled& c, uint32_t arch, uint32_t nr, std::initializer_list<uint64_t> args = {}) {
+  seccomp_data d{};
+  d.nr = static_cast<int>(nr);
+  d.arch = arch;
+  size_t i = 0;
+  for (uint64_t v : args) d.args[i++] = v;
+  uint32_t best = SECCOMP_RET_ALLOW;
+  for (const auto& prog : c.filters) {
+    uint32_t r = run_bpf(prog, d);
+    if (static_cast<int32_t>(r & SECCOMP_RET_ACTION_FULL) < static_cast<int32_t>(best & SECCOMP_RET_ACTION_FULL)) best = r;
+  }
+  return best;
+}
+
+constexpr uint32_t kAllow = SECCOMP_RET_ALLOW;
+constexpr uint32_t kEperm = SECCOMP_RET_ERRNO | EPERM;
+constexpr uint32_t kEnosys = SECCOMP_RET_ERRNO | ENOSYS;
+
+seccomp::Compiled compile_text(const std::string& text, caps::CapSet caps, std::vector<std::string> allow = {},
+                               std::vector<std::string> deny = {}, std::string kernel = "6.1.0") {
+  seccomp::Profile p;
+  Diagnostics d;
+  bool parsed = seccomp::parse_profile(text, "p.json", p, d);
+  std::string errors;
+  for (const auto& item : d.items()) errors += render(item) + "\n";
+  REQUIRE_MESSAGE(parsed, errors);
+  seccomp::Compiled c;
+  seccomp::Context ctx{caps, kernel, allow, deny, {}};
+  bool ok = seccomp::compile(p, ctx, c, d);
+  for (const auto& item : d.items()) errors += render(item) + "\n";
+  REQUIRE_MESSAGE(ok, errors);
+  return c;
+}
+
+seccomp::Compiled compile_default(caps::CapSet caps, std::vector<std::string> allow = {},
+                                  std::vector<std::string> deny = {}) {
+  return compile_text(std::string(seccomp::default_profile_text()), caps, allow, deny);
+}
+
+std::string parse_errors(const std::string& text) {
+  seccomp::Profile p;
+  Diagnostics d;
+  seccomp::parse_profile(text, "p.json", p, d);
+  std::string errors;
+  for (const auto& item : d.items()) errors += render(item) + "\n";
+  return errors;
+}
+
+int nr_of(const char* name, uint32_t arch) { return seccomp_syscall_resolve_name_arch(arch, name); }
+
+}  // namespace
+
+TEST_CASE("default profile: every name is a system call libseccomp knows on some architecture it covers") {
+  seccomp::Profile p;
+  Diagnostics d;
+  REQUIRE(seccomp::parse_profile(seccomp::default_profile_text(), "default", p, d));
+  CHECK(p.default_action.kind == seccomp::Action::Kind::errno_ret);
+  CHECK(p.default_action.ret == ENOSYS);
+  for (const auto& r : p.rules) {
+    for (const auto& n : r.names) {
+      bool known = false;
+      for (uint32_t arch : {uint32_t{SCMP_ARCH_X86_64}, uint32_t{SCMP_ARCH_X86}, uint32_t{SCMP_ARCH_X32}, uint32_t{SCMP_ARCH_AARCH64}, uint32_t{SCMP_ARCH_ARM}}) {
+        known = known || seccomp_syscall_resolve_name_arch(arch, n.c_str()) != __NR_SCMP_ERROR;
+      }
+      CHECK_MESSAGE(known, n);
+    }
+  }
+  auto c = compile_default(caps::app_default());
+  CHECK(c.unknown_names == 0);
+  CHECK(c.filters.size() == 2);
+}
+
+TEST_CASE("default profile on x86_64: allowlist, EPERM for the dangerous, ENOSYS for the unknown") {
+  if (seccomp_arch_native() != SCMP_ARCH_X86_64) return;  // the numbers below are x86_64's
+  const uint32_t arch = AUDIT_ARCH_X86_64;
+  auto c = compile_default(caps::app_default());
+  for (const char* ok : {"read", "write", "getpid", "execve", "futex", "openat", "mmap", "ptrace", "ioctl",
+                         "socket", "prlimit64", "landlock_create_ruleset", "seccomp", "chroot"}) {
+    CHECK_MESSAGE(decide(c, arch, nr_of(ok, SCMP_ARCH_X86_64)) == kAllow, ok);
+  }
+  for (const char* bad : {"keyctl", "add_key", "request_key", "bpf", "perf_event_open", "kexec_load",
+                          "kexec_file_load", "init_module", "finit_module", "delete_module", "open_by_handle_at",
+                          "swapon", "swapoff", "userfaultfd", "io_uring_setup", "io_uring_enter",
+                          "io_uring_register", "lookup_dcookie", "mount", "umount2", "pivot_root", "unshare",
+                          "setns", "fsopen", "open_tree", "move_mount", "sethostname", "reboot", "syslog",
+                          "settimeofday", "clock_settime", "iopl", "ioperm", "acct", "kcmp", "vhangup", "_sysctl",
+                          "uselib", "nfsservctl", "quotactl", "mbind", "fanotify_init"}) {
+    CHECK_MESSAGE(decide(c, arch, nr_of(bad, SCMP_ARCH_X86_64)) == kEperm, bad);
+  }
+  // Unknown numbers and clone3 say ENOSYS: glibc then falls back to clone.
+  CHECK(decide(c, arch, 1000) == kEnosys);
+  CHECK(decide(c, arch, 462) == kEnosys);  // mseal, newer than this profile
+  CHECK(decide(c, arch, SYS_clone3) == kEnosys);
+  // clone: threads and forks yes, new namespaces EPERM.
+  CHECK(decide(c, arch, SYS_clone, {CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD}) == kAllow);
+  CHECK(decide(c, arch, SYS_clone, {SIGCHLD}) == kAllow);
+  for (uint64_t ns : {CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWCGROUP}) {
+    CHECK(decide(c, arch, SYS_clone, {ns | SIGCHLD}) == kEperm);
+  }
+  // personality: only the listed personas.
+  CHECK(decide(c, arch, SYS_personality, {0xffffffff}) == kAllow);
+  CHECK(decide(c, arch, SYS_personality, {0x0400000}) == kEnosys);  // READ_IMPLIES_EXEC
+  // TIOCSTI and TIOCLINUX, also with bits above 32 set.
+  CHECK(decide(c, arch, SYS_ioctl, {0, TIOCSTI}) == kEperm);
+  CHECK(decide(c, arch, SYS_ioctl, {0, TIOCLINUX}) == kEperm);
+  CHECK(decide(c, arch, SYS_ioctl, {0, (1ULL << 32) | TIOCSTI}) == kEperm);
+  CHECK(decide(c, arch, SYS_ioctl, {0, TCGETS}) == kAllow);
+  CHECK(decide(c, arch, SYS_ioctl, {0, TIOCGWINSZ}) == kAllow);
+}
+
+TEST_CASE("default profile: i386 and x32 system calls are filtered the same way") {
+  if (seccomp_arch_native() != SCMP_ARCH_X86_64) return;
+  auto c = compile_default(caps::app_default());
+  // i386: its own numbers under AUDIT_ARCH_I386.
+  CHECK(decide(c, AUDIT_ARCH_I386, nr_of("getpid", SCMP_ARCH_X86)) == kAllow);
+  CHECK(decide(c, AUDIT_ARCH_I386, nr_of("keyctl", SCMP_ARCH_X86)) == kEperm);
+  CHECK(decide(c, AUDIT_ARCH_I386, nr_of("mount", SCMP_ARCH_X86)) == kEperm);
+  CHECK(decide(c, AUDIT_ARCH_I386, nr_of("ioctl", SCMP_ARCH_X86), {0, TIOCSTI}) == kEperm);
+  CHECK(decide(c, AUDIT_ARCH_I386, 1000) == kEnosys);
+  // x32: x86_64's arch value, numbers with bit 30 set.
+  CHECK(decide(c, AUDIT_ARCH_X86_64, nr_of("getpid", SCMP_ARCH_X32)) == kAllow);
+  CHECK(decide(c, AUDIT_ARCH_X86_64, nr_of("keyctl", SCMP_ARCH_X32)) == kEperm);
+  CHECK(decide(c, AUDIT_ARCH_X86_64, nr_of("ioctl", SCMP_ARCH_X32), {0, TIOCSTI}) == kEperm);
+  CHECK((nr_of("keyctl", SCMP_ARCH_X32) & kX32Bit) != 0);
+}
+
+TEST_CASE("a profile without x32 or i386 refuses them instead of allowing them") {
+  if (seccomp_arch_native() != SCMP_ARCH_X86_64) return;
+  auto c = compile_text(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+    {"names": ["getpid", "keyctl"], "action": "SCMP_ACT_ALLOW"}]})", caps::app_default());
+  CHECK(decide(c, AUDIT_ARCH_X86_64, SYS_getpid) == kAllow);
+  CHECK(decide(c, AUDIT_ARCH_X86_64, SYS_getpid | kX32Bit) != kAllow);
+  CHECK((decide(c, AUDIT_ARCH_I386, 20) & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_KILL_THREAD);
+}
+
+TEST_CASE("default profile: CAP_SYS_ADMIN and other capabilities open what they cover") {
+  if (seccomp_arch_native() != SCMP_ARCH_X86_64) return;
+  const uint32_t arch = AUDIT_ARCH_X86_64;
+  auto c = compile_default(caps::app_default() | caps::bit(CAP_SYS_ADMIN) | caps::bit(CAP_SYS_TIME) |
+                           caps::bit(CAP_BPF));
+  for (const char* ok : {"mount", "umount2", "pivot_root", "unshare", "setns", "sethostname", "clone3",
+                         "settimeofday", "bpf"}) {
+    CHECK_MESSAGE(decide(c, arch, nr_of(ok, SCMP_ARCH_X86_64)) == kAllow, ok);
+  }
+  CHECK(decide(c, arch, SYS_clone, {CLONE_NEWNET | SIGCHLD}) == kAllow);
+  // Never opened by a capability: the keyring, kexec, io_uring.
+  for (const char* bad : {"keyctl", "kexec_load", "io_uring_setup", "perf_event_open", "init_module"}) {
+    CHECK_MESSAGE(decide(c, arch, nr_of(bad, SCMP_ARCH_X86_64)) == kEperm, bad);
+  }
+  // Dropping CHROOT closes chroot.
+  auto no_chroot = compile_default(caps::app_default() & ~caps::bit(CAP_SYS_CHROOT));
+  CHECK(decide(no_chroot, arch, SYS_chroot) == kEperm);
+}
+
+TEST_CASE("seccomp.allow and seccomp.deny override the profile for the calls they name") {
+  if (seccomp_arch_native() != SCMP_ARCH_X86_64) return;
+  auto c = compile_default(caps::app_default(), {"keyctl", "personality"}, {"getpid", "clone"});
+  CHECK(decide(c, AUDIT_ARCH_X86_64, SYS_keyctl) == kAllow);
+  CHECK(decide(c, AUDIT_ARCH_X86_64, SYS_personality, {0x0400000}) == kAllow);
+  CHECK(decide(c, AUDIT_ARCH_X86_64, SYS_getpid) == kEperm);
+  CHECK(decide(c, AUDIT_ARCH_X86_64, SYS_clone, {SIGCHLD}) == kEperm);
+  CHECK(decide(c, AUDIT_ARCH_I386, nr_of("getpid", SCMP_ARCH_X86)) == kEperm);
+}
+
+TEST_CASE("profile conditions: caps, arches, minKernel; Docker's arg grouping") {
+  if (seccomp_arch_native() != SCMP_ARCH_X86_64) return;
+  const std::string text = R"({
+	"defaultAction": "SCMP_ACT_ERRNO",
+	"defaultErrnoRet": 38,
+	"syscalls": [
+		{"names": ["getpid"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_NET_ADMIN"]}},
+		{"names": ["getppid"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_NET_ADMIN"]}},
+		{"names": ["gettid"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["amd64"]}},
+		{"names": ["getuid"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["s390x"]}},
+		{"names": ["getgid"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "6.0"}},
+		{"name": "getegid", "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+		{"names": ["kill"], "action": "SCMP_ACT_ALLOW", "args": [
+			{"index": 1, "value": 0, "op": "SCMP_CMP_EQ"}, {"index": 1, "value": 15, "op": "SCMP_CMP_EQ"}]},
+		{"names": ["dup3"], "action": "SCMP_ACT_ALLOW", "args": [
+			{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}, {"index": 1, "value": 2, "op": "SCMP_CMP_EQ"}]}
+	]
+})";
+  auto plain = compile_text(text, 0, {}, {}, "5.10.0");
+  const uint32_t a = AUDIT_ARCH_X86_64;
+  CHECK(decide(plain, a, SYS_getpid) == kEnosys);
+  CHECK(decide(plain, a, SYS_getppid) == kAllow);
+  CHECK(decide(plain, a, SYS_gettid) == kAllow);
+  CHECK(decide(plain, a, SYS_getuid) == kEnosys);
+  CHECK(decide(plain, a, SYS_getgid) == kEnosys);  // kernel 5.10 < 6.0
+  CHECK(decide(plain, a, SYS_getegid) == (SECCOMP_RET_ERRNO | EACCES));
+  // Same argument twice: either value (OR).
+  CHECK(decide(plain, a, SYS_kill, {1, 0}) == kAllow);
+  CHECK(decide(plain, a, SYS_kill, {1, 15}) == kAllow);
+  CHECK(decide(plain, a, SYS_kill, {1, 9}) == kEnosys);
+  // Different arguments: both must hold (AND).
+  CHECK(decide(plain, a, SYS_dup3, {1, 2, 0}) == kAllow);
+  CHECK(decide(plain, a, SYS_dup3, {1, 3, 0}) == kEnosys);
+  auto with_cap = compile_text(text, caps::bit(CAP_NET_ADMIN), {}, {}, "6.1.0");
+  CHECK(decide(with_cap, a, SYS_getpid) == kAllow);
+  CHECK(decide(with_cap, a, SYS_getppid) == kEnosys);
+  CHECK(decide(with_cap, a, SYS_getgid) == kAllow);
+}
+
+TEST_CASE("profile errors name file:line:column and the key") {
+  CHECK(parse_errors(R"({"defaultAction": "SCMP_ACT_NOPE"})") ==
+        "p.json:1:19: defaultAction: unknown action \"SCMP_ACT_NOPE\" (SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, "
+        "SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL, SCMP_ACT_TRAP, SCMP_ACT_TRACE, SCMP_ACT_LOG)\n");
+  CHECK(parse_errors("{\n  \"syscalls\": []\n}") == "p.json:1:1: defaultAction: is missing\n");
+  CHECK(parse_errors("{\"defaultAction\": \"SCMP_ACT_ERRNO\",\n \"syscalls\": [{\"names\": [\"read\"], \"action\": "
+                     "\"SCMP_ACT_NOTIFY\"}]}") ==
+        "p.json:2:45: syscalls[0].action: SCMP_ACT_NOTIFY needs a seccomp listener, which ctrun does not run\n");
+  CHECK(parse_errors("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": "
+                     "\"SCMP_ACT_ALLOW\", \"errnoRet\": 1}]}") ==
+        "p.json:1:50: syscalls[0].errnoRet: is only meaningful with SCMP_ACT_ERRNO or SCMP_ACT_TRACE\n");
+  CHECK(parse_errors("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscals\": []}") ==
+        "p.json:1:37: syscals: unknown key (defaultAction, defaultErrnoRet, architectures, archMap, flags, syscalls)\n");
+  CHECK(parse_errors("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": "
+                     "\"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 7, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}") ==
+        "p.json:1:117: syscalls[0].args[0].index: must be a number from 0 to 5\n");
+  CHECK(parse_errors("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": "
+                     "\"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 1, \"value\": 1, \"op\": \"SCMP_CMP_LIKE\"}]}]}") ==
+        "p.json:1:138: syscalls[0].args[0].op: unknown operator \"SCMP_CMP_LIKE\" (SCMP_CMP_EQ, SCMP_CMP_NE, "
+        "SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_GT, SCMP_CMP_GE, SCMP_CMP_MASKED_EQ)\n");
+  CHECK(parse_errors("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"action\": \"SCMP_ACT_ALLOW\"}]}") ==
+        "p.json:1:50: syscalls[0].names: is missing or empty\n");
+  CHECK(parse_errors("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"flags\": [\"SECCOMP_FILTER_FLAG_NEW_LISTENER\"]}") ==
+        "p.json:1:47: flags[0]: unknown flag \"SECCOMP_FILTER_FLAG_NEW_LISTENER\" (SECCOMP_FILTER_FLAG_LOG, "
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW, SECCOMP_FILTER_FLAG_TSYNC)\n");
+  CHECK(parse_errors("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"listenerPath\": \"/run/x.sock\"}") ==
+        "p.json:1:37: listenerPath: needs a seccomp listener, which ctrun does not run\n");
+  // Not JSON at all: the YAML front end's own message, with a position.
+  CHECK(parse_errors("{\"defaultAction\": ").find("p.json:1:") == 0);
+}
+
+TEST_CASE("unknown syscall names in a profile are skipped and counted, as runc and crun do") {
+  auto c = compile_text(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+    {"names": ["getpid", "no_such_call_2099"], "action": "SCMP_ACT_ALLOW"}]})", 0);
+  CHECK(c.unknown_names == 1);
+  CHECK(c.syscalls == 1);
+}
+
+TEST_CASE("kernel versions compare numerically") {
+  CHECK(seccomp::kernel_at_least("6.18.44-fc-v657", "4.8"));
+  CHECK(seccomp::kernel_at_least("4.8.0", "4.8"));
+  CHECK_FALSE(seccomp::kernel_at_least("4.7.10", "4.8"));
+  CHECK_FALSE(seccomp::kernel_at_least("4.10", "4.11"));
+  CHECK(seccomp::kernel_at_least("5.10", "4.11"));
+}
+
+// The capability sets of the plan.
+namespace {
+
+struct CapPlan {
+  bool ok;
+  plan::LaunchPlan plan;
+  std::string errors;
+};
+
+CapPlan plan_with(const std::string& extra, caps::CapSet host_bounding = ~caps::CapSet{0}) {
+  auto r = ctrun::testing::read("version: 1\nname: web\nrootfs: {path: /srv/root}\nprocess:\n  args: [/bin/sh]\n" +
+                                extra);
+  REQUIRE_MESSAGE(r.valid, r.errors);
+  CapPlan p;
+  plan::HostFacts host;
+  host.bounding = host_bounding;
+  Diagnostics d;
+  p.ok = plan::build_plan(r.m, r.locs, host, p.plan, d);
+  for (const auto& item : d.items()) p.errors += render(item) + "\n";
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("capabilities: Docker's 14 by default, add and drop, ambient only what add names") {
+  auto d = plan_with("");
+  REQUIRE(d.ok);
+  CHECK(d.plan.exec.caps.bounding == 0xa80425fbULL);
+  CHECK(d.plan.exec.caps.ambient == 0);
+  CHECK(caps::format(d.plan.exec.caps.bounding) ==
+        "CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD "
+        "AUDIT_WRITE SETFCAP");
+  auto ad = plan_with("capabilities: {add: [CAP_NET_ADMIN, sys_ptrace], drop: [MKNOD, CAP_NET_RAW]}\n");
+  REQUIRE(ad.ok);
+  CHECK(ad.plan.exec.caps.bounding ==
+        ((0xa80425fbULL | caps::bit(CAP_NET_ADMIN) | caps::bit(CAP_SYS_PTRACE)) & ~(caps::bit(CAP_MKNOD) | caps::bit(CAP_NET_RAW))));
+  CHECK(ad.plan.exec.caps.ambient == (caps::bit(CAP_NET_ADMIN) | caps::bit(CAP_SYS_PTRACE)));
+  // The forbidden ones only when asked for.
+  for (int cap : {CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_TIME, CAP_SYSLOG, CAP_MAC_ADMIN, CAP_MAC_OVERRIDE, CAP_BPF,
+                  CAP_PERFMON, CAP_SYS_ADMIN}) {
+    CHECK_FALSE(caps::has(d.plan.exec.caps.bounding, cap));
+    if (cap != CAP_SYS_ADMIN) CHECK_FALSE(caps::has(caps::boot_default(), cap));
+  }
+  CHECK(caps::has(caps::boot_default(), CAP_SYS_ADMIN));
+  CHECK(caps::has(caps::boot_default(), CAP_SYS_BOOT));
+}
+
+TEST_CASE("capabilities: ctrun cannot give what it does not hold") {
+  caps::CapSet host = ~caps::bit(CAP_SYS_RESOURCE) & ~caps::bit(CAP_NET_RAW);
+  auto p = plan_with("capabilities:\n  add: [CAP_SYS_RESOURCE]\n", host);
+  CHECK_FALSE(p.ok);
+  CHECK(p.errors == "t.yaml:7:9: capabilities.add[0]: CAP_SYS_RESOURCE is not in ctrun's own bounding set on this "
+                    "host, so no container can have it\n");
+  // A default the host lacks is left out quietly, as nspawn does.
+  auto d = plan_with("", host);
+  REQUIRE(d.ok);
+  CHECK_FALSE(caps::has(d.plan.exec.caps.bounding, CAP_NET_RAW));
+}
+
+TEST_CASE("the plan prints capabilities and seccomp") {
+  auto p = plan_with("seccomp: {profile: unconfined}\n");
+  REQUIRE(p.ok);
+  std::string text = plan::format_plan(p.plan);
+  CHECK(text.find("capabilities: {bounding: [CHOWN DAC_OVERRIDE") != std::string::npos);
+  CHECK(text.find("ambient_if_not_root: []}") != std::string::npos);
+  CHECK(text.find("seccomp: unconfined") != std::string::npos);
+}
