@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -238,6 +239,9 @@ class SignalGuard {
 
 int launch(const plan::LaunchPlan& p) {
   Failure f;
+  // A container that shares the host's pid namespace sees this process:
+  // non-dumpable, its /proc/PID/exe and mem are closed to it (CVE-2019-5736).
+  prctl(PR_SET_DUMPABLE, 0);
   if (!ensure_state_dir(p.state_dir, f)) return report(f), kFailed;
   collect_stale_locks(p.state_dir);
   NameLock lock;

@@ -47,7 +47,7 @@ static const struct { const char *name; long nr; } syscalls[] = {
     {"kexec_file_load", SYS_kexec_file_load}, {"init_module", SYS_init_module},
     {"finit_module", SYS_finit_module}, {"delete_module", SYS_delete_module},
     {"open_by_handle_at", SYS_open_by_handle_at}, {"swapon", SYS_swapon}, {"swapoff", SYS_swapoff},
-    {"userfaultfd", SYS_userfaultfd}, {"io_uring_setup", SYS_io_uring_setup},
+    {"userfaultfd", SYS_userfaultfd}, {"io_uring_setup", SYS_io_uring_setup}, {"io_uring_enter", SYS_io_uring_enter},
     {"lookup_dcookie", SYS_lookup_dcookie}, {"mount", SYS_mount}, {"umount2", SYS_umount2},
     {"pivot_root", SYS_pivot_root}, {"unshare", SYS_unshare}, {"setns", SYS_setns},
     {"clone", SYS_clone}, {"clone3", SYS_clone3}, {"getppid", SYS_getppid}, {"chroot", SYS_chroot},
@@ -147,7 +147,11 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof syscalls / sizeof syscalls[0]; ++i) {
       if (!strcmp(syscalls[i].name, argv[2])) nr = syscalls[i].nr;
     }
-    if (nr < 0) nr = strtol(argv[2], NULL, 0);
+    if (nr < 0) {
+      char *end;
+      nr = strtol(argv[2], &end, 0);
+      if (*end != '\0') return 2;
+    }
     for (int i = 3; i < argc && i < 9; ++i) a[i - 3] = (long)strtoull(argv[i], NULL, 0);
     if (!strcmp(verb, "int80")) return report(int80(nr, a[0], a[1], a[2]));
     if (!strcmp(verb, "x32")) nr |= 0x40000000L;
