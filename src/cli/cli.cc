@@ -53,11 +53,13 @@ std::optional<Loaded> load(const std::string& path, const std::vector<std::strin
 
 // validated manifest + host facts -> plan, or the diagnostics of what this
 // build cannot do.
-std::optional<plan::LaunchPlan> make_plan(const std::string& path, const Loaded& loaded) {
+// use_cache: a run reads and writes compiled seccomp filters in the state
+// directory; `validate --plan` compiles afresh and writes nothing.
+std::optional<plan::LaunchPlan> make_plan(const std::string& path, const Loaded& loaded, bool use_cache) {
   plan::LaunchPlan p;
   Diagnostics diags;
   plan::HostFacts host = plan::read_host_facts();
-  bool ok = plan::build_plan(loaded.manifest, loaded.locs, host, p, diags) && plan::prepare(p, host, diags);
+  bool ok = plan::build_plan(loaded.manifest, loaded.locs, host, p, diags) && plan::prepare(p, host, diags, use_cache);
   diags.sort();
   if (!report(path, diags, ok)) return std::nullopt;
   return p;
@@ -135,7 +137,7 @@ int run(int argc, char** argv) {
     if (!loaded) return kExitFailure;
     std::fputs(manifest::emit_yaml(loaded->manifest).c_str(), stdout);
     if (plan) {
-      auto p = make_plan(manifest_path, *loaded);
+      auto p = make_plan(manifest_path, *loaded, false);
       if (!p) return kExitFailure;
       std::fputs(plan::format_plan(*p).c_str(), stdout);
     }
@@ -144,7 +146,7 @@ int run(int argc, char** argv) {
 
   auto loaded = load(manifest_path, sets, command);
   if (!loaded) return kExitFailure;
-  auto p = make_plan(manifest_path, *loaded);
+  auto p = make_plan(manifest_path, *loaded, true);
   if (!p) return kExitFailure;
   return launch::launch(*p);
 }

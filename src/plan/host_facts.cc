@@ -7,7 +7,9 @@
 #include <climits>
 #include <cstdlib>
 
+#include "manifest/yaml_tree.h"
 #include "plan/plan.h"
+#include "seccomp/cache.h"
 
 namespace ctrun::plan {
 
@@ -32,18 +34,28 @@ HostFacts read_host_facts() {
   return h;
 }
 
-bool prepare(LaunchPlan& p, const HostFacts& host, Diagnostics& diags) {
+bool prepare(LaunchPlan& p, const HostFacts& host, Diagnostics& diags, bool use_cache) {
   SeccompPlan& sc = p.exec.seccomp;
   if (!sc.enabled) return true;
-  seccomp::Profile profile;
-  if (!seccomp::load_profile(sc.profile, profile, diags)) return false;
+  std::string text;
+  if (sc.profile == "default") text = seccomp::default_profile_text();
+  else if (!manifest::read_source_file(sc.profile, text, diags, 1u << 20)) return false;
   seccomp::Context ctx;
   ctx.caps = p.exec.caps.bounding;
   ctx.kernel_release = host.kernel_release;
   ctx.allow = sc.allow;
   ctx.deny = sc.deny;
   ctx.where = sc.where;
-  return seccomp::compile(profile, ctx, sc.compiled, diags);
+  seccomp::Cache cache(p.state_dir);
+  std::string key = seccomp::cache_key(text, ctx);
+  if (use_cache && cache.load(key, sc.compiled)) return true;
+  seccomp::Profile profile;
+  std::string file = sc.profile == "default" ? "<default profile>" : sc.profile;
+  if (!seccomp::parse_profile(text, file, profile, diags)) return false;
+  profile.source = sc.profile;
+  if (!seccomp::compile(profile, ctx, sc.compiled, diags)) return false;
+  if (use_cache) cache.store(key, sc.compiled);
+  return true;
 }
 
 }  // namespace ctrun::plan

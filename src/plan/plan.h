@@ -133,9 +133,10 @@ bool build_plan(const manifest::Manifest& m, const manifest::SourceMap& locs, co
                 LaunchPlan& out, Diagnostics& diags);
 
 // The half of planning that reads files: loads the seccomp profile and
-// compiles it for the plan's capabilities and this kernel. Errors name the
-// profile's file:line:column or the manifest key.
-bool prepare(LaunchPlan& plan, const HostFacts& host, Diagnostics& diags);
+// compiles it for the plan's capabilities and this kernel, or takes the
+// programs from the cache in the plan's state directory (use_cache; see
+// seccomp/cache.h). Errors name the profile's file:line:column or the key.
+bool prepare(LaunchPlan& plan, const HostFacts& host, Diagnostics& diags, bool use_cache);
 
 // The plan as YAML-like text for `ctrun validate --plan`.
 std::string format_plan(const LaunchPlan& plan);

@@ -379,3 +379,46 @@ TEST_CASE("the plan prints capabilities and seccomp") {
   CHECK(text.find("ambient_if_not_root: []}") != std::string::npos);
   CHECK(text.find("seccomp: unconfined") != std::string::npos);
 }
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "seccomp/cache.h"
+
+TEST_CASE("the filter cache returns exactly what was stored, and only for the same key") {
+  std::string dir = std::filesystem::temp_directory_path() / ("ctrun-cache-test-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  REQUIRE(mkdir(dir.c_str(), 0700) == 0);
+  seccomp::Cache cache(dir);
+  seccomp::Context ctx{caps::app_default(), "6.1.0", {}, {}, {}};
+  std::string text(seccomp::default_profile_text());
+  auto c = compile_default(caps::app_default());
+  std::string key = seccomp::cache_key(text, ctx);
+  seccomp::Compiled got;
+  CHECK_FALSE(cache.load(key, got));
+  cache.store(key, c);
+  REQUIRE(cache.load(key, got));
+  REQUIRE(got.filters.size() == c.filters.size());
+  for (size_t i = 0; i < c.filters.size(); ++i) {
+    CHECK(std::memcmp(got.filters[i].data(), c.filters[i].data(), c.filters[i].size() * sizeof(sock_filter)) == 0);
+  }
+  CHECK(got.rules == c.rules);
+  CHECK(got.arches == c.arches);
+  // Any difference in the key material is a miss: caps, kernel, allow, text.
+  seccomp::Context other = ctx;
+  other.caps |= caps::bit(CAP_SYS_ADMIN);
+  CHECK_FALSE(cache.load(seccomp::cache_key(text, other), got));
+  other = ctx;
+  other.kernel_release = "6.2.0";
+  CHECK_FALSE(cache.load(seccomp::cache_key(text, other), got));
+  other = ctx;
+  other.allow = {"keyctl"};
+  CHECK_FALSE(cache.load(seccomp::cache_key(text, other), got));
+  CHECK_FALSE(cache.load(seccomp::cache_key(text + " ", ctx), got));
+  // A cache directory others can write is not trusted.
+  REQUIRE(chmod((dir + "/@seccomp").c_str(), 0777) == 0);
+  CHECK_FALSE(cache.load(key, got));
+  std::filesystem::remove_all(dir);
+}
