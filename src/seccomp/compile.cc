@@ -15,6 +15,7 @@
 #include <set>
 
 #include "caps/names.h"
+#include "seccomp/bpf_eval.h"
 
 namespace ctrun::seccomp {
 namespace {
@@ -141,7 +142,20 @@ bool kernel_at_least(const std::string& kernel, const std::string& min) {
   return k >= m;
 }
 
-bool compile(const Profile& p, const Context& ctx, Compiled& out, Diagnostics& diags) {
+namespace {
+
+// How the profile ends up treating ioctl, which decides whether the TIOCSTI
+// rule can live in the profile's own filter.
+enum class IoctlRules { none, allow_all, other };
+
+constexpr unsigned long kTtyCmds[] = {TIOCSTI, TIOCLINUX};
+
+// Builds the profile's filter. With `fold`, the TIOCSTI/TIOCLINUX refusal
+// goes into it: an unconditional ALLOW of ioctl becomes "A1 >= 0" (always
+// true, but a condition, so that libseccomp keeps the more specific EPERM
+// checks in front of it).
+bool build(const Profile& p, const Context& ctx, bool fold, Compiled& out, Program& prog, IoctlRules& ioctl_rules,
+           Diagnostics& diags) {
   auto fail = [&](const SourceLoc& loc, const std::string& key, const std::string& msg) {
     diags.error(loc, key, msg);
     return false;
@@ -152,6 +166,7 @@ bool compile(const Profile& p, const Context& ctx, Compiled& out, Diagnostics& d
   // We load the program ourselves; no_new_privileges is the payload's own key.
   seccomp_attr_set(c.get(), SCMP_FLTATR_CTL_NNP, 0);
   seccomp_attr_set(c.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
+  out = {};
   out.arches = {"native"};
   // Architectures go in before the rules: a rule added earlier would not
   // reach them.
@@ -165,6 +180,22 @@ bool compile(const Profile& p, const Context& ctx, Compiled& out, Diagnostics& d
     out.arches.push_back(a);
   }
 
+  const int ioctl_nr = seccomp_syscall_resolve_name("ioctl");
+  ioctl_rules = IoctlRules::none;
+  auto note_ioctl = [&](uint32_t act, size_t nargs) {
+    bool all = act == SCMP_ACT_ALLOW && nargs == 0;
+    if (ioctl_rules == IoctlRules::none && all) ioctl_rules = IoctlRules::allow_all;
+    else if (!(ioctl_rules == IoctlRules::allow_all && all)) ioctl_rules = IoctlRules::other;
+  };
+  // The rule's arguments, or "A1 >= 0" in place of none for a folded ioctl.
+  const scmp_arg_cmp always = {1, SCMP_CMP_GE, 0, 0};
+  auto add = [&](uint32_t act, int nr, const std::vector<scmp_arg_cmp>& g) {
+    if (fold && nr == ioctl_nr && act == SCMP_ACT_ALLOW && g.empty()) {
+      return seccomp_rule_add_array(c.get(), act, nr, 1, &always);
+    }
+    return seccomp_rule_add_array(c.get(), act, nr, static_cast<unsigned>(g.size()), g.data());
+  };
+
   // seccomp.allow / seccomp.deny own the syscalls they name.
   std::set<std::string> overridden(ctx.allow.begin(), ctx.allow.end());
   overridden.insert(ctx.deny.begin(), ctx.deny.end());
@@ -174,7 +205,6 @@ bool compile(const Profile& p, const Context& ctx, Compiled& out, Diagnostics& d
     if (!applies(r, ctx)) continue;
     ++out.rules;
     const uint32_t act = to_scmp(r.action);
-    if (act == def) continue;  // libseccomp refuses rules that say what the default says
     // Docker's rule: comparisons on distinct arguments are one rule (AND);
     // several on the same argument are one rule each (OR).
     std::vector<std::vector<scmp_arg_cmp>> groups;
@@ -201,11 +231,11 @@ bool compile(const Profile& p, const Context& ctx, Compiled& out, Diagnostics& d
         continue;
       }
       named.insert(name);
+      if (act == def) continue;  // libseccomp refuses rules that say what the default says
       for (const auto& g : groups) {
-        int rc = seccomp_rule_add_array(c.get(), act, nr, static_cast<unsigned>(g.size()), g.data());
-        if (rc < 0) {
-          return fail(r.loc, r.key, "libseccomp refused the rule for " + name + ": " + std::strerror(-rc));
-        }
+        if (nr == ioctl_nr) note_ioctl(act, g.size());
+        int rc = add(act, nr, g);
+        if (rc < 0) return fail(r.loc, r.key, "libseccomp refused the rule for " + name + ": " + std::strerror(-rc));
       }
     }
   }
@@ -218,7 +248,8 @@ bool compile(const Profile& p, const Context& ctx, Compiled& out, Diagnostics& d
       }
       named.insert(names[i]);
       if (act == def) continue;
-      int rc = seccomp_rule_add(c.get(), act, nr, 0);
+      if (nr == ioctl_nr) note_ioctl(act, 0);
+      int rc = add(act, nr, {});
       if (rc < 0) {
         return fail(ctx.where, std::string(key) + "[" + std::to_string(i) + "]",
                     "libseccomp refused the rule: " + std::string(std::strerror(-rc)));
@@ -229,14 +260,63 @@ bool compile(const Profile& p, const Context& ctx, Compiled& out, Diagnostics& d
   if (!add_override(ctx.allow, SCMP_ACT_ALLOW, "seccomp.allow")) return false;
   if (!add_override(ctx.deny, SCMP_ACT_ERRNO(EPERM), "seccomp.deny")) return false;
   out.syscalls = named.size();
-
-  Program main;
+  if (fold) {
+    for (unsigned long cmd : kTtyCmds) {
+      scmp_arg_cmp low32 = {1, SCMP_CMP_MASKED_EQ, 0xffffffffULL, cmd};
+      if (seccomp_rule_add_array(c.get(), SCMP_ACT_ERRNO(EPERM), ioctl_nr, 1, &low32) < 0) return false;
+    }
+  }
   std::string error;
-  if (!export_bpf(c.get(), main, error)) return fail(ctx.where, "seccomp.profile", error);
-  Program tty;
-  if (!hardening_filter(tty, error)) return fail(ctx.where, "seccomp.profile", error);
-  out.filters = {std::move(main), std::move(tty)};
+  if (!export_bpf(c.get(), prog, error)) return fail(ctx.where, "seccomp.profile", error);
   out.flags = p.flags;
+  return true;
+}
+
+// Whether a folded program answers like the profile plus the separate
+// TIOCSTI filter would: EPERM for the two commands (also with high bits
+// set), and for other commands what the profile says of ioctl.
+bool fold_holds(const Program& prog, const Compiled& c, IoctlRules rules, uint32_t def) {
+  const uint32_t expected_other = rules == IoctlRules::allow_all ? SECCOMP_RET_ALLOW : def;
+  for (const auto& a : c.arches) {
+    uint32_t token = arch_token(a);
+    int nr = seccomp_syscall_resolve_name_arch(token, "ioctl");
+    if (nr < 0) return false;
+    // x32 calls reach seccomp as x86_64 ones with bit 30 set in the number.
+    uint32_t audit = token == SCMP_ARCH_X32 ? SCMP_ARCH_X86_64 : token;
+    for (uint64_t high : std::initializer_list<uint64_t>{0, 1ULL << 32, 0xffffffff00000000ULL}) {
+      for (unsigned long cmd : kTtyCmds) {
+        if (decide({prog}, audit, nr, {0, high | cmd}) != (SECCOMP_RET_ERRNO | EPERM)) return false;
+      }
+    }
+    for (uint64_t cmd : std::initializer_list<uint64_t>{0, TCGETS, TIOCGWINSZ, TIOCSTI + 1, 0xffffffff}) {
+      if (decide({prog}, audit, nr, {0, cmd}) != expected_other) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool compile(const Profile& p, const Context& ctx, Compiled& out, Diagnostics& diags) {
+  // First try one filter with the TIOCSTI rule folded in (one program per
+  // system call instead of two); keep it only when it provably answers like
+  // the pair would, else build the pair.
+  Program prog;
+  IoctlRules rules = IoctlRules::other;
+  Diagnostics quiet;
+  if (build(p, ctx, true, out, prog, rules, quiet) && rules != IoctlRules::other &&
+      fold_holds(prog, out, rules, to_scmp(p.default_action))) {
+    out.filters = {std::move(prog)};
+    return true;
+  }
+  if (!build(p, ctx, false, out, prog, rules, diags)) return false;
+  Program tty;
+  std::string error;
+  if (!hardening_filter(tty, error)) {
+    diags.error(ctx.where, "seccomp.profile", error);
+    return false;
+  }
+  out.filters = {std::move(prog), std::move(tty)};
   return true;
 }
 

@@ -30,8 +30,9 @@ using Program = std::vector<sock_filter>;
 
 struct Compiled {
   // Loaded in this order; the kernel runs every filter and the most
-  // restrictive answer wins, so the hardening filter holds whatever the
-  // profile allows.
+  // restrictive answer wins. One program when the TIOCSTI rule could be
+  // folded into the profile's (checked by running it); else the profile's
+  // and the hardening filter, which holds whatever the profile allows.
   std::vector<Program> filters;
   unsigned flags = 0;        // SECCOMP_FILTER_FLAG_* for seccomp(2)
   size_t rules = 0;          // profile rules that apply here

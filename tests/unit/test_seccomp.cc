@@ -17,6 +17,7 @@
 
 #include "plan/plan.h"
 #include "reader_helpers.h"
+#include "seccomp/bpf_eval.h"
 #include "seccomp/compile.h"
 #include "seccomp/profile.h"
 
@@ -26,55 +27,10 @@ namespace {
 
 constexpr uint32_t kX32Bit = 0x40000000;
 
-// Classic BPF as seccomp runs it: loads from struct seccomp_data only.
-uint32_t run_bpf(const seccomp::Program& prog, const seccomp_data& d) {
-  uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = {};
-  auto load = [&](uint32_t off) {
-    uint32_t v = 0;
-    REQUIRE(off + 4 <= sizeof d);
-    std::memcpy(&v, reinterpret_cast<const char*>(&d) + off, 4);
-    return v;
-  };
-  for (size_t pc = 0; pc < prog.size(); ++pc) {
-    const sock_filter& i = prog[pc];
-    switch (i.code) {
-      case BPF_LD | BPF_W | BPF_ABS: a = load(i.k); break;
-      case BPF_LD | BPF_IMM: a = i.k; break;
-      case BPF_LDX | BPF_IMM: x = i.k; break;
-      case BPF_LD | BPF_MEM: a = mem[i.k]; break;
-      case BPF_LDX | BPF_MEM: x = mem[i.k]; break;
-      case BPF_ST: mem[i.k] = a; break;
-      case BPF_STX: mem[i.k] = x; break;
-      case BPF_ALU | BPF_AND | BPF_K: a &= i.k; break;
-      case BPF_ALU | BPF_OR | BPF_K: a |= i.k; break;
-      case BPF_MISC | BPF_TAX: x = a; break;
-      case BPF_MISC | BPF_TXA: a = x; break;
-      case BPF_JMP | BPF_JA: pc += i.k; break;
-      case BPF_JMP | BPF_JEQ | BPF_K: pc += (a == i.k) ? i.jt : i.jf; break;
-      case BPF_JMP | BPF_JGT | BPF_K: pc += (a > i.k) ? i.jt : i.jf; break;
-      case BPF_JMP | BPF_JGE | BPF_K: pc += (a >= i.k) ? i.jt : i.jf; break;
-      case BPF_JMP | BPF_JSET | BPF_K: pc += (a & i.k) ? i.jt : i.jf; break;
-      case BPF_RET | BPF_K: return i.k;
-      case BPF_RET | BPF_A: return a;
-      default: FAIL("instruction not handled by the test interpreter: " << i.code); return 0;
-    }
-  }
-  FAIL("fell off the end of the program");
-  return 0;
-}
-
 uint32_t decide(const seccomp::Compiled& c, uint32_t arch, uint32_t nr, std::initializer_list<uint64_t> args = {}) {
-  seccomp_data d{};
-  d.nr = static_cast<int>(nr);
-  d.arch = arch;
-  size_t i = 0;
-  for (uint64_t v : args) d.args[i++] = v;
-  uint32_t best = SECCOMP_RET_ALLOW;
-  for (const auto& prog : c.filters) {
-    uint32_t r = run_bpf(prog, d);
-    if (static_cast<int32_t>(r & SECCOMP_RET_ACTION_FULL) < static_cast<int32_t>(best & SECCOMP_RET_ACTION_FULL)) best = r;
-  }
-  return best;
+  auto r = seccomp::decide(c.filters, arch, static_cast<int>(nr), args);
+  REQUIRE_MESSAGE(r.has_value(), "a compiled program is malformed");
+  return *r;
 }
 
 constexpr uint32_t kAllow = SECCOMP_RET_ALLOW;
@@ -132,7 +88,45 @@ TEST_CASE("default profile: every name is a system call libseccomp knows on some
   }
   auto c = compile_default(caps::app_default());
   CHECK(c.unknown_names == 0);
-  CHECK(c.filters.size() == 2);
+  // The TIOCSTI rule is folded into the profile's own filter.
+  CHECK(c.filters.size() == 1);
+}
+
+TEST_CASE("TIOCSTI is refused whatever the profile says of ioctl") {
+  if (seccomp_arch_native() != SCMP_ARCH_X86_64) return;
+  const uint32_t a = AUDIT_ARCH_X86_64;
+  // Only some commands allowed: a separate filter does it.
+  auto some = compile_text(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+    {"names": ["ioctl"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 1, "value": 21522, "op": "SCMP_CMP_GT"}]}]})", 0);
+  CHECK(some.filters.size() == 2);
+  CHECK(decide(some, a, SYS_ioctl, {0, TIOCSTI}) == kEperm);
+  CHECK(decide(some, a, SYS_ioctl, {0, TIOCLINUX}) == kEperm);
+  CHECK(decide(some, a, SYS_ioctl, {0, TIOCGWINSZ}) == kAllow);
+  CHECK(decide(some, a, SYS_ioctl, {0, TCGETS}) == kEperm);  // the profile's default
+  // A blocklist (default allow) without an ioctl rule: folded.
+  auto block = compile_text(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+    {"names": ["keyctl"], "action": "SCMP_ACT_ERRNO"}]})", 0);
+  CHECK(block.filters.size() == 1);
+  CHECK(decide(block, a, SYS_ioctl, {0, (1ULL << 32) | TIOCSTI}) == kEperm);
+  CHECK(decide(block, a, SYS_ioctl, {0, TCGETS}) == kAllow);
+  CHECK(decide(block, a, SYS_keyctl) == kEperm);
+  // ioctl allowed by seccomp.allow: folded too, and still no TIOCSTI.
+  auto allowed = compile_text(R"({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38, "syscalls": []})", 0,
+                              {"ioctl"});
+  CHECK(allowed.filters.size() == 1);
+  CHECK(decide(allowed, a, SYS_ioctl, {0, TIOCSTI}) == kEperm);
+  CHECK(decide(allowed, a, SYS_ioctl, {0, TCGETS}) == kAllow);
+  // With EPERM as the default action (Docker's), libseccomp takes no EPERM
+  // rule, so the refusal stays a filter of its own.
+  auto eperm_default = compile_text(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+    {"names": ["ioctl"], "action": "SCMP_ACT_ALLOW"}]})", 0);
+  CHECK(eperm_default.filters.size() == 2);
+  CHECK(decide(eperm_default, a, SYS_ioctl, {0, (1ULL << 32) | TIOCSTI}) == kEperm);
+  CHECK(decide(eperm_default, a, SYS_ioctl, {0, TCGETS}) == kAllow);
+  // Denied outright: EPERM for every command.
+  auto denied = compile_default(caps::app_default(), {}, {"ioctl"});
+  CHECK(decide(denied, a, SYS_ioctl, {0, TCGETS}) == kEperm);
+  CHECK(decide(denied, a, SYS_ioctl, {0, TIOCSTI}) == kEperm);
 }
 
 TEST_CASE("default profile on x86_64: allowlist, EPERM for the dangerous, ENOSYS for the unknown") {

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Per-syscall cost of seccomp: a static helper calls getppid() (allowed
+# outright by every profile) and ioctl(TCGETS) (a call whose rules look at
+# its arguments) N times each and prints ns per call, in one run: on the host (no container), in ctrun
+# unconfined, in ctrun with its default profile, in ctrun with Docker's
+# profile, and in crun with Docker's profile (converted to OCI form the way
+# Docker does: rules chosen for crun's capabilities and this architecture).
+# Each is the best of ROUNDS runs. Not a test: nothing here asserts.
+#
+#   tests/bench/seccomp.sh [CTRUN]   (env: N=5000000 ROUNDS=5 BENCH_DIR=/var/tmp/ctrun-bench)
+#
+# crun on this host needs the same quirks as startup.sh (see there).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+ctrun=${CTRUN_BIN:-$(realpath "${1:-$here/../../build/ctrun}")}
+B=${BENCH_DIR:-/var/tmp/ctrun-bench}
+N=${N:-5000000} ROUNDS=${ROUNDS:-5}
+R=$B/rootfs-seccomp
+
+if [ "${1:-}" != --inner ]; then
+  need=()
+  for p in crun jq busybox-static gcc; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+  done
+  if [ ${#need[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+  mkdir -p "$B"
+  [ -x "$R/bin/busybox" ] || bash "$here/../integration/mk-rootfs.sh" "$R"
+  gcc -O2 -static -o "$R/bin/getppid" "$here/getppid.c"
+  bash "$here/../integration/fetch-profiles.sh" "${CTRUN_CACHE:-/var/cache/ctrun}/seccomp-profiles"
+  docker_profile=${CTRUN_CACHE:-/var/cache/ctrun}/seccomp-profiles/docker.json
+  rm -rf "$B/sbundle" && mkdir -p "$B/sbundle"
+  (cd "$B/sbundle" && crun spec && jq --arg r "$R" --arg n "$N" --slurpfile prof "$docker_profile" '
+     .process.capabilities.bounding as $caps
+     | def has_arch: (. // []) | any(.[]; . == "amd64");
+       def caps_in: (. // []) | all(.[]; . as $c | $caps | index($c) != null);
+       def caps_none: (. // []) | all(.[]; . as $c | $caps | index($c) == null);
+     .process.terminal=false | .root.path=$r | .process.args=["/bin/getppid", $n]
+     | .linux.cgroupsPath="/ctrun-bench-seccomp"
+     | .linux.seccomp = {
+         defaultAction: $prof[0].defaultAction,
+         architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+         syscalls: [$prof[0].syscalls[]
+           | select((.includes.caps | caps_in) and (.excludes.caps | caps_none)
+                    and ((.includes.arches // []) | length == 0 or has_arch)
+                    and ((.excludes.arches // []) | has_arch | not))
+           | {names, action} + (if .errnoRet then {errnoRet} else {} end)
+             + (if ((.args // []) | length) > 0 then {args: [.args[] | {index, value, valueTwo: (.valueTwo // 0), op}]} else {} end)]
+       }' config.json > c.json && mv c.json config.json)
+  cat > "$B/getppid.yaml" <<END
+version: 1
+name: bench-seccomp
+rootfs: {path: $R}
+process: {args: [/bin/getppid, "$N"]}
+END
+  cgs=()
+  if [ "$(cat /proc/1/comm)" != systemd ] && [ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ]; then
+    for h in systemd unified; do
+      [ -d /sys/fs/cgroup/$h ] || continue
+      mkdir -p "/sys/fs/cgroup/$h/ctrun-bench-$$"; cgs+=("/sys/fs/cgroup/$h/ctrun-bench-$$")
+    done
+  fi
+  rc=0
+  CTRUN_BIN=$ctrun DOCKER_PROFILE=$docker_profile bash -c 'for c in "${@:2}"; do echo $$ > "$c/cgroup.procs"; done
+           exec unshare -m --propagation private bash "$1" --inner' _ "$0" "${cgs[@]}" || rc=$?
+  for c in "${cgs[@]}"; do find "$c" -depth -type d -exec rmdir {} \; ; done
+  exit $rc
+fi
+
+if [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
+  : > "$B/empty"; mount --bind "$B/empty" /sys/fs/cgroup/unified/cgroup.controllers
+fi
+crun=crun
+[ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ] && crun="crun --cgroup-manager=cgroupfs"
+# Rounds interleave the five (ABCDE ABCDE ...) so that a drift of the
+# machine hits all of them alike; each keeps its best round.
+names=(host unconfined ours docker_ctrun docker_crun)
+declare -A label=([host]="host, no container" [unconfined]="ctrun, unconfined" [ours]="ctrun, default profile"
+       [docker_ctrun]="ctrun, Docker's profile" [docker_crun]="crun, Docker's profile")
+run_one() {  # NAME CALL
+  case $1 in
+    host) "$R/bin/getppid" "$N" "$2" ;;
+    unconfined) "$ctrun" --set seccomp.profile=unconfined "$B/getppid.yaml" -- /bin/getppid "$N" "$2" ;;
+    ours) "$ctrun" "$B/getppid.yaml" -- /bin/getppid "$N" "$2" ;;
+    docker_ctrun) "$ctrun" --set "seccomp.profile=$DOCKER_PROFILE" "$B/getppid.yaml" -- /bin/getppid "$N" "$2" ;;
+    docker_crun)
+      jq --arg c "$2" --arg n "$N" '.process.args=["/bin/getppid", $n, $c]' "$B/sbundle/config.json" > "$B/sbundle/c.json"
+      mv "$B/sbundle/c.json" "$B/sbundle/config.json"
+      $crun run --bundle "$B/sbundle" ctrun-bench-seccomp ;;
+  esac
+}
+declare -A best
+for call in getppid ioctl; do
+  for _ in $(seq "$ROUNDS"); do
+    for n in "${names[@]}"; do
+      v=$(run_one "$n" "$call" | tail -n 1)
+      k=$n.$call
+      if [ -z "${best[$k]:-}" ] || awk -v v="$v" -v b="${best[$k]}" 'BEGIN { exit !(v < b) }'; then best[$k]=$v; fi
+    done
+  done
+done
+echo "| ns per call | getppid() | added | ioctl(TCGETS) | added |"
+echo "|---|---:|---:|---:|---:|"
+for n in "${names[@]}"; do
+  awk -v name="${label[$n]}" -v g="${best[$n.getppid]}" -v i="${best[$n.ioctl]}" \
+      -v bg="${best[unconfined.getppid]}" -v bi="${best[unconfined.ioctl]}" \
+    'BEGIN { printf "| %s | %.1f | %+.1f | %.1f | %+.1f |\n", name, g, g - bg, i, i - bi }'
+done
