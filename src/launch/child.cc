@@ -177,8 +177,20 @@ int exec_search(const plan::ExecPlan& e, char* const argv[], char* const envp[])
   if (seccomp_early && !load_seccomp(e.seccomp.compiled, f)) fail(f);
   if (!keep_caps_across_setuid(root, e.caps, f)) fail(f);
   if (setgroups(id.groups.size(), id.groups.data()) < 0) fail({"set the supplementary groups", errno, "process.supplementary_groups", {}});
-  if (setgid(id.gid) < 0) fail({"set the group id to " + std::to_string(id.gid), errno, "process.group", {}});
-  if (setuid(id.uid) < 0) fail({"set the user id to " + std::to_string(id.uid), errno, "process.user", {}});
+  if (setgid(id.gid) < 0) {
+    int err = errno;
+    std::string detail = err == EINVAL && p.userns.create
+                             ? "gid " + std::to_string(id.gid) + " is not mapped in user_namespace.gid_map"
+                             : std::string();
+    fail({"set the group id to " + std::to_string(id.gid), err, "process.group", detail});
+  }
+  if (setuid(id.uid) < 0) {
+    int err = errno;
+    std::string detail = err == EINVAL && p.userns.create
+                             ? "uid " + std::to_string(id.uid) + " is not mapped in user_namespace.uid_map"
+                             : std::string();
+    fail({"set the user id to " + std::to_string(id.uid), err, "process.user", detail});
+  }
   // setuid cleared the death signal; with a shared pid namespace nothing else
   // would take the payload down with ctrun.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -256,7 +268,17 @@ int exec_search(const plan::ExecPlan& e, char* const argv[], char* const envp[])
 
 }  // namespace
 
-bool setup_container(const plan::LaunchPlan& p, const std::vector<int>& join_fds, sys::Kernel& k, Failure& f) {
+bool setup_container(const plan::LaunchPlan& p, const std::vector<int>& join_fds, int root_tree, sys::Kernel& k,
+                     Failure& f) {
+  // In a new user namespace the parent has written the maps by now: become
+  // its root, so that what the container creates belongs to a mapped id.
+  if (p.userns.create) {
+    if (int rc = k.become_root(); rc < 0) {
+      if (root_tree >= 0) k.close_fd(root_tree);
+      f = {"become root in the user namespace", -rc, "user_namespace.uid_map", {}};
+      return false;
+    }
+  }
   // Join before building the tree: sysfs shows the network namespace it is
   // mounted in, mqueue the ipc namespace.
   for (size_t i = 0; i < p.joins.size(); ++i) {
@@ -267,7 +289,7 @@ bool setup_container(const plan::LaunchPlan& p, const std::vector<int>& join_fds
       return false;
     }
   }
-  if (!mount::build_root(p, k, f)) return false;
+  if (!mount::build_root(p, k, f, root_tree)) return false;
   if (!p.hostname.empty()) {
     if (int rc = k.set_hostname(p.hostname); rc < 0) {
       f = {"set the host name to " + p.hostname, -rc, "hostname", {}};
@@ -292,10 +314,11 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
   // container gets, instead of hitting the stub init a second time.
   setsid();
   Message go;
-  if (!recv_message(sock, go) || go.step != Step::host_ready) _exit(125);
+  int root_tree = -1;
+  if (!recv_message(sock, go, &root_tree) || go.step != Step::host_ready) _exit(125);
 
   Failure f;
-  if (!setup_container(p, join_fds, sys::real_kernel(), f)) die(sock, f);
+  if (!setup_container(p, join_fds, root_tree, sys::real_kernel(), f)) die(sock, f);
   for (int fd : join_fds) close(fd);
 
   std::string console;

@@ -17,6 +17,9 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/mount.h>
+#include <tuple>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -176,6 +179,87 @@ class ChildGuard {
   bool reaped_ = false;
 };
 
+// The user namespace maps, written by the parent (root in the host's
+// namespace) while the child waits for host_ready.
+bool write_id_maps(pid_t pid, const plan::UserNsPlan& u, Failure& f) {
+  for (auto [file, map, key] : {std::tuple{"uid_map", &u.uid_map, "user_namespace.uid_map"},
+                                std::tuple{"gid_map", &u.gid_map, "user_namespace.gid_map"}}) {
+    std::string text;
+    for (const auto& r : *map) {
+      text += std::to_string(r.inside) + " " + std::to_string(r.outside) + " " + std::to_string(r.count) + "\n";
+    }
+    std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+    UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    // The kernel takes the whole map in one write, or nothing.
+    if (!fd || write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+      f = {"write the user namespace's " + std::string(file), errno, key, {}};
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string fs_name(const std::string& path) {
+  struct statfs s {};
+  if (statfs(path.c_str(), &s) < 0) return "an unknown file system";
+  switch (static_cast<unsigned long>(s.f_type)) {
+    case 0xEF53: return "ext2/3/4";
+    case 0x58465342: return "xfs";
+    case 0x9123683E: return "btrfs";
+    case 0x01021994: return "tmpfs";
+    case 0x794c7630: return "overlayfs";
+    case 0x6969: return "nfs";
+    case 0x65735546: return "a FUSE file system";
+    case 0x2fc12fc1: return "zfs";
+    case 0xF2F52010: return "f2fs";
+    case 0x73717368: return "squashfs";
+    case 0x01021997: return "9p";
+    default: {
+      char hex[32];
+      std::snprintf(hex, sizeof hex, "file system type 0x%lx", static_cast<unsigned long>(s.f_type));
+      return hex;
+    }
+  }
+}
+
+// For a user namespace: the rootfs (or the ephemeral root's lower layer) as
+// a detached tree the child attaches. Its files belong to host ids; unless
+// the tree already belongs to the container's root (chowned, LXC-style), the
+// tree is idmapped through the container's user namespace, so that host
+// root's files are the container root's. Only the parent may do that: the
+// file system's superblock belongs to the host's user namespace.
+bool prepare_root_tree(const plan::LaunchPlan& p, pid_t pid, UniqueFd& out, Failure& f) {
+  if (!p.userns.create || p.root.kind == plan::RootPlan::Kind::host) return true;
+  const char* key = p.root.kind == plan::RootPlan::Kind::ephemeral ? "rootfs.ephemeral" : "rootfs.path";
+  const std::string& path = p.root.path;
+  UniqueFd tree(open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+  struct stat st {};
+  if (!tree || fstat(tree.get(), &st) < 0) {
+    f = {"bind-mount the rootfs " + path, errno, key, {}};
+    return false;
+  }
+  if (st.st_uid != p.userns.root_uid || st.st_gid != p.userns.root_gid) {
+    std::string ns = "/proc/" + std::to_string(pid) + "/ns/user";
+    UniqueFd userns(open(ns.c_str(), O_RDONLY | O_CLOEXEC));
+    struct mount_attr a {};
+    a.attr_set = MOUNT_ATTR_IDMAP;
+    a.userns_fd = static_cast<uint64_t>(userns.get());
+    if (!userns || mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0) {
+      int err = errno;
+      std::string detail;
+      if (err == EINVAL || err == EPERM) {
+        detail = path + " is on " + fs_name(path) + ", which cannot be idmapped; chown the tree to " +
+                 std::to_string(p.userns.root_uid) + ":" + std::to_string(p.userns.root_gid) +
+                 " (the container's root) instead";
+      }
+      f = {"map the rootfs's owners into the user namespace", err, key, detail};
+      return false;
+    }
+  }
+  out = std::move(tree);
+  return true;
+}
+
 // clone3 into the new namespaces, with a pidfd; clone where clone3 is
 // refused (ENOSYS: old kernels, or a seccomp filter of our own caller).
 pid_t clone_child(unsigned long flags, int* pidfd) {
@@ -283,11 +367,18 @@ int launch(const plan::LaunchPlan& p) {
   child_sock.reset();
   join_fds.clear();
 
-  // The host side is ready: user namespace maps, cgroups and network will
-  // be set up right here, before the child is let go.
+  // The host side, before the child is let go: user namespace maps and the
+  // rootfs tree now; cgroups and network will be set up here too.
+  UniqueFd root_tree;
+  if (p.userns.create) {
+    if (!write_id_maps(pid, p.userns, f) || !prepare_root_tree(p, pid, root_tree, f)) return report(f), kFailed;
+  }
   Message go;
   go.step = Step::host_ready;
-  if (!send_message(sock.get(), go)) return report({"start the container", errno, {}, {}}), kFailed;
+  if (!send_message(sock.get(), go, root_tree ? root_tree.get() : -1)) {
+    return report({"start the container", errno, {}, {}}), kFailed;
+  }
+  root_tree.reset();
 
   std::unique_ptr<TerminalRelay> tty;
   UniqueFd timer;

@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 
 #include <cerrno>
+#include <utility>
 
 namespace ctrun::mount {
 namespace {
@@ -22,9 +23,11 @@ using sys::Want;
 
 class Builder {
  public:
-  Builder(const plan::LaunchPlan& p, sys::Kernel& k, Failure& f) : p_(p), k_(k), f_(f) {}
+  Builder(const plan::LaunchPlan& p, sys::Kernel& k, Failure& f, int root_tree)
+      : p_(p), k_(k), f_(f), tree_(root_tree) {}
   ~Builder() {
     if (root_ >= 0) k_.close_fd(root_);
+    if (tree_ >= 0) k_.close_fd(tree_);
   }
 
   bool run() {
@@ -73,6 +76,11 @@ class Builder {
     int mnt = -1;
     switch (r.kind) {
       case plan::RootPlan::Kind::bind: {
+        if (tree_ >= 0) {
+          mnt = std::exchange(tree_, -1);
+          fds.keep(mnt);
+          break;
+        }
         int src = fds.keep(k_.open_host(r.path));
         if (src < 0) return fail("open the rootfs " + r.path, src, "rootfs.path");
         mnt = fds.keep(k_.clone_tree(src, true));
@@ -84,14 +92,34 @@ class Builder {
         // ever a lower layer, so any number of containers can share it.
         int tmp = fds.keep(k_.new_fs("tmpfs", "mode=755", 0));
         if (tmp < 0) return fail("mount the tmpfs of the ephemeral root", tmp, "rootfs.ephemeral");
-        for (const char* d : {"/upper", "/work"}) {
+        for (const char* d : {"/upper", "/work", "/lower"}) {
+          if (std::string(d) == "/lower" && tree_ < 0) continue;
           if (int rc = k_.make_dir(tmp, d, 0755); rc < 0) {
             return fail("create the overlay's directories", rc, "rootfs.ephemeral");
           }
         }
         std::string self = "/proc/self/fd/" + std::to_string(tmp);
+        std::string lower = r.path;
+        std::string extra;
+        if (tree_ >= 0) {
+          // The parent's (idmapped) tree of the directory is the lower layer.
+          // overlayfs clones its layers privately, which works only for
+          // mounts of our own namespace: the tmpfs is attached first (the
+          // overlay will sit on top of it at the same place).
+          if (int rc = k_.attach_at(tmp, p_.state_dir); rc < 0) {
+            return fail("attach the tmpfs of the ephemeral root", rc, "rootfs.ephemeral");
+          }
+          int tree = fds.keep(std::exchange(tree_, -1));
+          int at = fds.keep(k_.resolve(tmp, "/lower", sys::Want::dir));
+          if (at < 0) return fail("create the overlay's directories", at, "rootfs.ephemeral");
+          if (int rc = k_.attach(tree, at); rc < 0) return fail("attach the lower layer", rc, "rootfs.ephemeral");
+          lower = self + "/lower";
+          // trusted.* xattrs are out of reach in a user namespace.
+          extra = ",userxattr";
+        }
         mnt = fds.keep(k_.new_fs("overlay",
-                                 "lowerdir=" + r.path + ",upperdir=" + self + "/upper,workdir=" + self + "/work", 0));
+                                 "lowerdir=" + lower + ",upperdir=" + self + "/upper,workdir=" + self + "/work" + extra,
+                                 0));
         if (mnt < 0) return fail("mount the overlay of the ephemeral root on " + r.path, mnt, "rootfs.ephemeral");
         break;
       }
@@ -235,10 +263,13 @@ class Builder {
   sys::Kernel& k_;
   Failure& f_;
   int root_ = -1;
+  int tree_ = -1;  // the parent's tree of the rootfs, until used
 };
 
 }  // namespace
 
-bool build_root(const plan::LaunchPlan& p, sys::Kernel& k, Failure& f) { return Builder(p, k, f).run(); }
+bool build_root(const plan::LaunchPlan& p, sys::Kernel& k, Failure& f, int root_tree) {
+  return Builder(p, k, f, root_tree).run();
+}
 
 }  // namespace ctrun::mount

@@ -10,6 +10,10 @@ namespace ctrun::mount {
 
 // Makes / a slave, assembles the root at plan.state_dir, applies every mount
 // step in order and pivots into the new root. On failure fills `f`.
-bool build_root(const plan::LaunchPlan& plan, sys::Kernel& k, Failure& f);
+// `root_tree`, if not -1, is a detached mount of the rootfs directory that
+// the parent prepared (idmapped for a user namespace): used instead of
+// cloning rootfs.path, as the root itself or as the ephemeral root's lower
+// layer. build_root takes it over.
+bool build_root(const plan::LaunchPlan& plan, sys::Kernel& k, Failure& f, int root_tree = -1);
 
 }  // namespace ctrun::mount

@@ -35,8 +35,7 @@ void refuse_unsupported(const Manifest& m, const SourceMap& locs, Diagnostics& d
     return {};
   };
   if (m.boot) refuse("boot", "runs no init system (boot mode)");
-  if (m.namespaces.user.mode != NamespaceMode::Mode::host) refuse("namespaces.user", "creates no user namespaces");
-  if (auto k = given_under("user_namespace."); !k.empty()) refuse(k, "creates no user namespaces");
+  if (m.namespaces.user.mode == NamespaceMode::Mode::join) refuse("namespaces.user", "joins no user namespaces");
   if (!m.devices.empty()) refuse("devices", "adds no device nodes");
   if (auto k = given_under("resources."); !k.empty()) refuse(k, "sets no cgroup limits");
   using manifest::NetworkMode;
@@ -56,6 +55,25 @@ void refuse_unsupported(const Manifest& m, const SourceMap& locs, Diagnostics& d
   }
 }
 
+// What a new user namespace cannot be combined with: the namespaces it
+// would have to administer but does not own.
+void check_userns(const Manifest& m, const SourceMap& locs, Diagnostics& diags) {
+  if (m.namespaces.user.mode != NamespaceMode::Mode::create) return;
+  auto error = [&](const std::string& key, const std::string& msg) { diags.error(locs.at(key), key, msg); };
+  if (m.namespaces.pid.mode != NamespaceMode::Mode::create) {
+    error("namespaces.pid", "must be true with namespaces.user: only the owner of a pid namespace mounts its /proc");
+  }
+  const std::pair<const char*, const NamespaceMode*> others[] = {
+      {"uts", &m.namespaces.uts}, {"ipc", &m.namespaces.ipc},       {"net", &m.namespaces.net},
+      {"cgroup", &m.namespaces.cgroup}, {"time", &m.namespaces.time}};
+  for (const auto& [ns, mode] : others) {
+    if (mode->mode == NamespaceMode::Mode::join) {
+      error(std::string("namespaces.") + ns,
+            "cannot be joined together with a new user namespace (its root would not own it): not supported yet");
+    }
+  }
+}
+
 void add_namespaces(const Manifest& m, LaunchPlan& p) {
   struct Ns {
     const NamespaceMode& mode;
@@ -68,6 +86,20 @@ void add_namespaces(const Manifest& m, LaunchPlan& p) {
       {m.namespaces.cgroup, CLONE_NEWCGROUP, "cgroup"}, {m.namespaces.time, CLONE_NEWTIME, "time"},
   };
   p.clone_flags = CLONE_NEWNS;
+  if (m.namespaces.user.mode == NamespaceMode::Mode::create) {
+    p.clone_flags |= CLONE_NEWUSER;
+    p.userns.create = true;
+    p.userns.uid_map = m.user_namespace.uid_map;
+    p.userns.gid_map = m.user_namespace.gid_map;
+    auto host_of_root = [](const std::vector<manifest::IdRange>& map) {
+      for (const auto& r : map) {
+        if (r.inside == 0 && r.count > 0) return r.outside;
+      }
+      return 0u;
+    };
+    p.userns.root_uid = host_of_root(p.userns.uid_map);
+    p.userns.root_gid = host_of_root(p.userns.gid_map);
+  }
   for (const auto& ns : all) {
     if (ns.mode.mode == NamespaceMode::Mode::create) p.clone_flags |= ns.flag;
     if (ns.mode.mode == NamespaceMode::Mode::join) {
@@ -141,7 +173,16 @@ void add_dev(const LaunchPlan& lp, std::vector<MountStep>& out) {
   };
   for (const Node& n : {Node{"null", 1, 3}, Node{"zero", 1, 5}, Node{"full", 1, 7}, Node{"random", 1, 8},
                         Node{"urandom", 1, 9}, Node{"tty", 5, 0}}) {
-    MountStep s = step(MountStep::Kind::mknod, std::string("/dev/") + n.name);
+    std::string path = std::string("/dev/") + n.name;
+    if (lp.userns.create) {
+      // No mknod in a user namespace: the host's node, bound.
+      MountStep s = step(MountStep::Kind::bind, path);
+      s.source = path;
+      s.attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC;
+      out.push_back(s);
+      continue;
+    }
+    MountStep s = step(MountStep::Kind::mknod, path);
     s.mode = 0666;
     s.dev = makedev(n.major, n.minor);
     out.push_back(s);
@@ -292,6 +333,7 @@ std::vector<std::string> build_env(const Manifest& m, const HostFacts& host, boo
 
 bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host, LaunchPlan& p, Diagnostics& diags) {
   refuse_unsupported(m, locs, diags);
+  check_userns(m, locs, diags);
 
   p.name = m.name;
   add_namespaces(m, p);
@@ -318,7 +360,15 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   MountStep proc = fs("proc", "/proc", "", kNoSuidDevExec);
   proc.api = true;
   p.mounts.push_back(proc);
+  // sysfs is mounted only by the owner of the network namespace: a user
+  // namespace container on the host's network gets the host's /sys, bound
+  // read-only.
   MountStep sys = fs("sysfs", "/sys", "", kNoSuidDevExec | MOUNT_ATTR_RDONLY);
+  if (p.userns.create && !(p.clone_flags & CLONE_NEWNET)) {
+    sys = step(MountStep::Kind::bind, "/sys");
+    sys.source = "/sys";
+    sys.attrs = kNoSuidDevExec | MOUNT_ATTR_RDONLY;
+  }
   sys.api = true;
   p.mounts.push_back(sys);
   add_dev(p, p.mounts);
@@ -382,7 +432,7 @@ std::string format_plan(const LaunchPlan& p) {
   auto line = [&](const std::string& s) { o += "  " + s + "\n"; };
   line("name: " + p.name);
   std::vector<std::string> ns = {"mnt"};
-  const std::pair<unsigned long, const char*> flags[] = {{CLONE_NEWPID, "pid"}, {CLONE_NEWUTS, "uts"},
+  const std::pair<unsigned long, const char*> flags[] = {{CLONE_NEWUSER, "user"}, {CLONE_NEWPID, "pid"}, {CLONE_NEWUTS, "uts"},
                                                          {CLONE_NEWIPC, "ipc"}, {CLONE_NEWNET, "net"},
                                                          {CLONE_NEWCGROUP, "cgroup"}, {CLONE_NEWTIME, "time"}};
   for (const auto& [f, n] : flags) {
@@ -390,6 +440,18 @@ std::string format_plan(const LaunchPlan& p) {
   }
   line("new_namespaces: [" + join(ns, ", ") + "]");
   for (const auto& j : p.joins) line("join: {" + j.name + ": " + j.path + "}");
+  if (p.userns.create) {
+    auto map_text = [](const std::vector<manifest::IdRange>& m) {
+      std::vector<std::string> parts;
+      for (const auto& r : m) {
+        parts.push_back(std::to_string(r.inside) + "-" + std::to_string(r.inside + r.count - 1) + ":" +
+                        std::to_string(r.outside));
+      }
+      return "[" + join(parts, ", ") + "]";
+    };
+    line("user_namespace: {uid_map: " + map_text(p.userns.uid_map) + ", gid_map: " + map_text(p.userns.gid_map) +
+         ", root: " + std::to_string(p.userns.root_uid) + ":" + std::to_string(p.userns.root_gid) + "}");
+  }
   if (!p.hostname.empty()) line("hostname: " + p.hostname);
   line("lock: " + p.lock_path);
   static const char* kRoot[] = {"bind", "ephemeral", "host"};

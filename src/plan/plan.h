@@ -111,11 +111,21 @@ struct ExecPlan {
   SeccompPlan seccomp;
 };
 
+// A new user namespace: the maps the parent writes during the handshake,
+// and the host ids of the container's root (inside 0), which decide whether
+// the rootfs needs an idmapped mount.
+struct UserNsPlan {
+  bool create = false;
+  std::vector<manifest::IdRange> uid_map, gid_map;
+  uint32_t root_uid = 0, root_gid = 0;
+};
+
 struct LaunchPlan {
   std::string name;
   std::string hostname;  // empty: the uts namespace is the host's
   unsigned long clone_flags = 0;  // CLONE_NEW* created by clone3
   std::vector<NamespaceJoin> joins;
+  UserNsPlan userns;
   RootPlan root;
   std::vector<MountStep> mounts;
   bool loopback_up = false;  // network.mode none in a new network namespace

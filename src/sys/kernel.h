@@ -53,6 +53,9 @@ class Kernel {
   // pivot_root into root_fd; the old root is detached, cwd is the new /.
   virtual int pivot_to(int root_fd) = 0;
   virtual int set_hostname(const std::string& name) = 0;
+  // In a new user namespace whose maps are written: become its root
+  // (setresgid 0, no supplementary groups, setresuid 0).
+  virtual int become_root() = 0;
   virtual int loopback_up() = 0;
   virtual void close_fd(int fd) = 0;
 };

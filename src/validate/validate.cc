@@ -92,6 +92,11 @@ void id_maps(const Manifest& m, const SourceMap& locs, Diagnostics& d) {
       continue;
     }
     if (map->size() > 340) err(d, locs, key, "has more than 340 ranges (the kernel's limit)");
+    bool root_mapped = false;
+    for (const auto& r : *map) root_mapped = root_mapped || (r.inside == 0 && r.count > 0);
+    if (!root_mapped) {
+      err(d, locs, key, "must map id 0 inside (a range with inside: 0): the container's root sets it up");
+    }
     for (size_t i = 0; i < map->size(); ++i) {
       const auto& r = (*map)[i];
       std::string item = std::string(key) + "[" + std::to_string(i) + "]";

@@ -167,7 +167,7 @@ TEST_CASE("child: steps in order against the fake kernel") {
   REQUIRE(p.ok);
   FakeKernel k;
   Failure f;
-  REQUIRE(launch::setup_container(p.plan, {7, 8}, k, f));
+  REQUIRE(launch::setup_container(p.plan, {7, 8}, -1, k, f));
   const auto& c = k.calls;
   // Joins come in the plan's order (pid, then ipc): ipc is joined in the
   // child (fd 8); the pid namespace (fd 7) is the parent's job.
@@ -233,7 +233,7 @@ TEST_CASE("child: a failing step stops the build, names its key and closes its f
   k.fail_on = "open-host /srv/missing";
   k.fail_errno = ENOENT;
   Failure f;
-  CHECK_FALSE(launch::setup_container(p.plan, {}, k, f));
+  CHECK_FALSE(launch::setup_container(p.plan, {}, -1, k, f));
   CHECK(render(f) == "ctrun: failed to bind-mount /srv/missing on /b: No such file or directory (mounts[1])");
   CHECK(std::none_of(k.calls.begin(), k.calls.end(), [](const std::string& s) { return s.rfind("pivot", 0) == 0; }));
   CHECK(k.open_fds == 0);
@@ -241,14 +241,14 @@ TEST_CASE("child: a failing step stops the build, names its key and closes its f
   FakeKernel mask;
   mask.fail_on = "attach tree on /proc/keys";
   Failure mf;
-  CHECK_FALSE(launch::setup_container(p.plan, {}, mask, mf));
+  CHECK_FALSE(launch::setup_container(p.plan, {}, -1, mask, mf));
   CHECK(render(mf) == "ctrun: failed to mask /proc/keys: Operation not permitted");
 
   FakeKernel api;
   api.fail_on = "resolve /dev real-dir";
   api.fail_errno = ELOOP;
   Failure af;
-  CHECK_FALSE(launch::setup_container(p.plan, {}, api, af));
+  CHECK_FALSE(launch::setup_container(p.plan, {}, -1, api, af));
   CHECK(render(af) == "ctrun: failed to mount tmpfs on /dev: the rootfs's /dev must be a directory, not a symlink or a file");
 }
 
@@ -291,4 +291,76 @@ TEST_CASE("identity: names and numbers from the container's passwd and group") {
   e.group = "4294967295";
   CHECK_FALSE(launch::resolve_identity(passwd, group, e, id, f));
   CHECK(f.key == "process.group");
+}
+
+TEST_CASE("plan: a user namespace") {
+  auto p = make_plan(text_of("", "namespaces: {user: true}\nuser_namespace:\n  uid_map: [{inside: 0, outside: 200000, count: 1000}]\n"
+                                 "  gid_map: [{inside: 0, outside: 300000, count: 1000}]\n"));
+  REQUIRE_MESSAGE(p.ok, p.errors);
+  CHECK((p.plan.clone_flags & CLONE_NEWUSER) != 0);
+  CHECK(p.plan.userns.create);
+  CHECK(p.plan.userns.root_uid == 200000);
+  CHECK(p.plan.userns.root_gid == 300000);
+  // No mknod in a user namespace: the host's device nodes are bound.
+  auto dev_null = std::find_if(p.plan.mounts.begin(), p.plan.mounts.end(),
+                               [](const plan::MountStep& s) { return s.target == "/dev/null"; });
+  REQUIRE(dev_null != p.plan.mounts.end());
+  CHECK(dev_null->kind == plan::MountStep::Kind::bind);
+  CHECK(dev_null->source == "/dev/null");
+  CHECK(std::none_of(p.plan.mounts.begin(), p.plan.mounts.end(),
+                     [](const plan::MountStep& s) { return s.kind == plan::MountStep::Kind::mknod; }));
+  CHECK(plan::format_plan(p.plan).find("user_namespace: {uid_map: [0-999:200000], gid_map: [0-999:300000], root: "
+                                       "200000:300000}") != std::string::npos);
+  // On the host's network, /sys is the host's, bound read-only.
+  auto host_net = make_plan(text_of("", "namespaces: {user: true, net: false}\n"));
+  REQUIRE_MESSAGE(host_net.ok, host_net.errors);
+  auto sys = std::find_if(host_net.plan.mounts.begin(), host_net.plan.mounts.end(),
+                          [](const plan::MountStep& s) { return s.target == "/sys"; });
+  REQUIRE(sys != host_net.plan.mounts.end());
+  CHECK(sys->kind == plan::MountStep::Kind::bind);
+  CHECK((sys->attrs & MOUNT_ATTR_RDONLY) != 0);
+}
+
+TEST_CASE("plan: what a user namespace cannot be combined with") {
+  auto pid = make_plan(text_of("", "namespaces: {user: true, pid: false}\n"));
+  CHECK(pid.errors == "t.yaml:6:26: namespaces.pid: must be true with namespaces.user: only the owner of a pid "
+                      "namespace mounts its /proc\n");
+  auto join = make_plan(text_of("", "namespaces: {user: true, net: /run/netns/x}\n"));
+  CHECK(join.errors.find("namespaces.net: cannot be joined together with a new user namespace") != std::string::npos);
+  auto user_join = make_plan(text_of("", "namespaces: {user: /proc/1/ns/user}\n"));
+  CHECK(user_join.errors.find("namespaces.user: not supported yet: this version of ctrun joins no user namespaces") !=
+        std::string::npos);
+}
+
+TEST_CASE("child: in a user namespace it becomes root first, then builds the tree from the parent's tree") {
+  auto p = make_plan(text_of("", "namespaces: {user: true}\n"));
+  REQUIRE(p.ok);
+  FakeKernel k;
+  Failure f;
+  REQUIRE(launch::setup_container(p.plan, {}, 42, k, f));
+  const auto& c = k.calls;
+  CHECK(c[0] == "become-root");
+  CHECK(c[1] == "make-slave /");
+  // The parent's (idmapped) tree is the root: no clone of rootfs.path here.
+  CHECK(c[2] == "attach fd42 at /run/ctrun");
+  CHECK(std::none_of(c.begin(), c.end(), [](const std::string& s) { return s == "open-host /srv/root"; }));
+  CHECK(index_of(c, "open-host /dev/null") < c.size());
+}
+
+TEST_CASE("child: an ephemeral root in a user namespace uses the parent's tree as its lower layer") {
+  auto p = make_plan("version: 1\nname: web\nrootfs: {path: /srv/root, ephemeral: true}\nprocess:\n  args: [/bin/sh]\n"
+                     "namespaces: {user: true}\n");
+  REQUIRE(p.ok);
+  FakeKernel k;
+  Failure f;
+  REQUIRE(launch::setup_container(p.plan, {}, 42, k, f));
+  const auto& c = k.calls;
+  size_t tmp = index_of(c, "attach tmpfs at /run/ctrun");
+  size_t lower = index_of(c, "attach fd42 on /lower");
+  size_t overlay = index_of(c, "new-fs overlay lowerdir=/proc/self/fd/");
+  CHECK(tmp < lower);
+  CHECK(lower < overlay);
+  REQUIRE(overlay < c.size());
+  CHECK(c[overlay].find("/lower,upperdir=") != std::string::npos);
+  CHECK(c[overlay].find(",userxattr") != std::string::npos);
 }
