@@ -48,6 +48,18 @@ expect_out "EPERM
 EPERM"
 no_leaks priv
 
+begin masks-hold
+# Without CAP_SYS_ADMIN (the default) no mask or read-only path can be
+# undone: no umount (lazy or not), no fresh /proc, no remount read-write.
+ct "$P" -- sh -c 'umount /proc/keys 2>/dev/null || echo keep; umount -l /proc/keys 2>/dev/null || echo keep-lazy; mount -t proc proc /mnt 2>/dev/null || echo no-proc; mount -o remount,rw /proc/sys 2>/dev/null || echo no-remount; head -c 1 /proc/keys | wc -c'
+expect_rc 0
+expect_out "keep
+keep-lazy
+no-proc
+no-remount
+0"
+no_leaks priv
+
 begin no-new-privs-off
 # Without no_new_privileges a non-root payload still gets its filter: it is
 # loaded while the payload is root, before setuid.
