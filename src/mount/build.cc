@@ -12,6 +12,8 @@
 #include <sys/sysmacros.h>
 
 #include <cerrno>
+#include <sys/stat.h>
+
 #include <utility>
 
 namespace ctrun::mount {
@@ -158,6 +160,7 @@ class Builder {
       case MountStep::Kind::mask: return mask(s);
       case MountStep::Kind::readonly:
       case MountStep::Kind::bind_rw: return rebind(s);
+      case MountStep::Kind::device: return device(s);
     }
     return true;
   }
@@ -200,6 +203,35 @@ class Builder {
       if (int rc = k_.set_attrs(tree, s.attrs, true); rc < 0) return fail(what, rc, s.key);
     }
     if (int rc = k_.attach(tree, target); rc < 0) return fail(what, rc, s.key);
+    return true;
+  }
+
+  // A device node of the host's, by type and number: made with mknod, or
+  // in a user namespace (no mknod there) the host's node bound.
+  bool device(const MountStep& s) {
+    const std::string what = "add the device " + s.source;
+    Fds fds{k_};
+    int src = fds.keep(k_.open_host(s.source));
+    if (src == -ENOENT) return fail(what, src, s.key, s.source + " does not exist on the host");
+    if (src < 0) return fail(what, src, s.key);
+    dev_t rdev = 0;
+    int type = k_.fd_type(src, &rdev);
+    if (type < 0) return fail(what, type, s.key);
+    bool block = type == static_cast<int>(FileType::blockdev);
+    if (!block && type != static_cast<int>(FileType::chardev)) {
+      return fail(what, 0, s.key, s.source + " is not a device node on the host");
+    }
+    if (p_.userns.create) {
+      int target = fds.keep(k_.resolve(root_, s.target, Want::file));
+      if (target < 0) return fail(what, target, s.key);
+      int tree = fds.keep(k_.clone_tree(src, false));
+      if (tree < 0) return fail(what, tree, s.key);
+      if (int rc = k_.attach(tree, target); rc < 0) return fail(what, rc, s.key);
+      return true;
+    }
+    if (int rc = k_.make_node(root_, s.target, block ? (S_IFBLK | 0660) : 0666, rdev); rc < 0) {
+      return fail(what, rc, s.key);
+    }
     return true;
   }
 

@@ -36,7 +36,12 @@ void refuse_unsupported(const Manifest& m, const SourceMap& locs, Diagnostics& d
   };
   if (m.boot) refuse("boot", "runs no init system (boot mode)");
   if (m.namespaces.user.mode == NamespaceMode::Mode::join) refuse("namespaces.user", "joins no user namespaces");
-  if (!m.devices.empty()) refuse("devices", "adds no device nodes");
+  for (size_t i = 0; i < m.devices.size(); ++i) {
+    if (m.devices[i].access != "rwm") {
+      refuse("devices[" + std::to_string(i) + "].access",
+             "limits device access only with the device cgroup, which comes with resource control; use rwm");
+    }
+  }
   if (auto k = given_under("resources."); !k.empty()) refuse(k, "sets no cgroup limits");
   using manifest::NetworkMode;
   if (m.network.mode != NetworkMode::none && m.network.mode != NetworkMode::host) {
@@ -372,6 +377,12 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   sys.api = true;
   p.mounts.push_back(sys);
   add_dev(p, p.mounts);
+  for (size_t i = 0; i < m.devices.size(); ++i) {
+    MountStep d = step(MountStep::Kind::device, m.devices[i].path);
+    d.source = m.devices[i].path;
+    d.key = "devices[" + std::to_string(i) + "].path";
+    p.mounts.push_back(d);
+  }
   MountStep run = fs("tmpfs", "/run", "mode=755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
   run.api = true;
   p.mounts.push_back(run);
@@ -412,6 +423,7 @@ const char* kind_word(MountStep::Kind k) {
     case MountStep::Kind::mask: return "mask";
     case MountStep::Kind::readonly: return "readonly";
     case MountStep::Kind::bind_rw: return "writable";
+    case MountStep::Kind::device: return "device";
   }
   return "?";
 }

@@ -63,6 +63,7 @@ struct MountStep {
     mask,     // make target inaccessible: /dev/null over a file, ro tmpfs over a dir
     readonly, // bind target onto itself read-only (optional: skipped if absent)
     bind_rw,  // bind target onto itself writable (the hole in a read-only parent)
+    device,   // the host's device node `source` made at target (bound in a user namespace)
   };
   Kind kind = Kind::fs;
   std::string source;

@@ -24,7 +24,7 @@ enum class Want {
 };
 
 // File types as fd_type() reports them.
-enum class FileType { other, dir, regular, chardev, symlink };
+enum class FileType { other, dir, regular, chardev, symlink, blockdev };
 
 class Kernel {
  public:
@@ -46,6 +46,7 @@ class Kernel {
   // openat2 below root_fd with RESOLVE_IN_ROOT: a symlink can never lead out.
   virtual int resolve(int root_fd, const std::string& path, Want want) = 0;
   virtual int make_dir(int root_fd, const std::string& path, uint32_t mode) = 0;
+  // mode: permission bits, and S_IFBLK for a block device (else character).
   virtual int make_node(int root_fd, const std::string& path, uint32_t mode, dev_t dev) = 0;
   virtual int make_symlink(int root_fd, const std::string& path, const std::string& target) = 0;
   virtual int write_file(int root_fd, const std::string& path, const std::string& content, uint32_t mode) = 0;

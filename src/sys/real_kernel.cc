@@ -131,7 +131,8 @@ class RealKernel final : public Kernel {
 
   int make_node(int root_fd, const std::string& path, uint32_t mode, dev_t dev) override {
     return at_parent(root_fd, path, [&](int dir, const char* name) {
-      if (::mknodat(dir, name, S_IFCHR | (mode & 07777), dev) < 0) return fail();
+      mode_t type = (mode & S_IFMT) == S_IFBLK ? S_IFBLK : S_IFCHR;
+      if (::mknodat(dir, name, type | (mode & 07777), dev) < 0) return fail();
       return ::fchmodat(dir, name, mode & 07777, 0) == 0 ? 0 : fail();  // mknod honours the umask
     });
   }
@@ -172,6 +173,7 @@ class RealKernel final : public Kernel {
     if (S_ISDIR(st.st_mode)) return static_cast<int>(FileType::dir);
     if (S_ISREG(st.st_mode)) return static_cast<int>(FileType::regular);
     if (S_ISCHR(st.st_mode)) return static_cast<int>(FileType::chardev);
+    if (S_ISBLK(st.st_mode)) return static_cast<int>(FileType::blockdev);
     if (S_ISLNK(st.st_mode)) return static_cast<int>(FileType::symlink);
     return static_cast<int>(FileType::other);
   }

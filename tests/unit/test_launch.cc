@@ -364,3 +364,21 @@ TEST_CASE("child: an ephemeral root in a user namespace uses the parent's tree a
   CHECK(c[overlay].find("/lower,upperdir=") != std::string::npos);
   CHECK(c[overlay].find(",userxattr") != std::string::npos);
 }
+
+TEST_CASE("plan and child: extra devices") {
+  auto p = make_plan(text_of("", "devices: [{path: /dev/fuse}]\n"));
+  REQUIRE_MESSAGE(p.ok, p.errors);
+  auto d = std::find_if(p.plan.mounts.begin(), p.plan.mounts.end(),
+                        [](const plan::MountStep& s) { return s.kind == plan::MountStep::Kind::device; });
+  REQUIRE(d != p.plan.mounts.end());
+  CHECK(d->target == "/dev/fuse");
+  CHECK(d->key == "devices[0].path");
+  auto access = make_plan(text_of("", "devices: [{path: /dev/fuse, access: rw}]\n"));
+  CHECK(access.errors.find("devices[0].access: not supported yet") != std::string::npos);
+  // A host path that is no device: the step fails naming the item.
+  FakeKernel k;
+  Failure f;
+  CHECK_FALSE(launch::setup_container(p.plan, {}, -1, k, f));
+  CHECK(f.key == "devices[0].path");
+  CHECK(f.detail == "/dev/fuse is not a device node on the host");
+}
