@@ -318,6 +318,10 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
   if (!recv_message(sock, go, &root_tree) || go.step != Step::host_ready) _exit(125);
 
   Failure f;
+  // Placed in its cgroups by now: a cgroup namespace makes them its root.
+  if ((p.clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
+    die(sock, {"create the cgroup namespace", errno, "namespaces.cgroup", {}});
+  }
   if (!setup_container(p, join_fds, root_tree, sys::real_kernel(), f)) die(sock, f);
   for (int fd : join_fds) close(fd);
 

@@ -341,6 +341,13 @@ int launch(const plan::LaunchPlan& p) {
     }
   }
 
+  // The cgroups exist, limited, before the child does; it is placed in them
+  // while it waits for host_ready, so nothing of it ever runs unlimited.
+  // (Declared before the child's guard: destroyed after the child is gone.)
+  cgroup::collect_stale(p.cgroup_host, p.cgroups.slice, p.state_dir);
+  cgroup::Cgroups cgroups;
+  if (!cgroups.create(p.cgroup_host, p.cgroups, f)) return report(f), kFailed;
+
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
     return report({"create the sync socket", errno, {}, {}}), kFailed;
@@ -351,7 +358,8 @@ int launch(const plan::LaunchPlan& p) {
   ChildGuard child;
   int pidfd = -1;
   std::fflush(nullptr);
-  pid_t pid = clone_child(p.clone_flags, &pidfd);
+  // The cgroup namespace comes later, from the child, once it is placed.
+  pid_t pid = clone_child(p.clone_flags & ~static_cast<unsigned long>(CLONE_NEWCGROUP), &pidfd);
   if (pid < 0) {
     int err = errno;
     const char* hint = err == EINVAL && (p.clone_flags & CLONE_NEWTIME) ? " (does this kernel have time namespaces?)" : "";
@@ -369,6 +377,7 @@ int launch(const plan::LaunchPlan& p) {
 
   // The host side, before the child is let go: user namespace maps and the
   // rootfs tree now; cgroups and network will be set up here too.
+  if (!cgroups.place(pid, f)) return report(f), kFailed;
   UniqueFd root_tree;
   if (p.userns.create) {
     if (!write_id_maps(pid, p.userns, f) || !prepare_root_tree(p, pid, root_tree, f)) return report(f), kFailed;
@@ -473,11 +482,22 @@ int launch(const plan::LaunchPlan& p) {
   if (tty) tty->drain();
   tty.reset();  // restores the caller's terminal before we print anything
 
+  // The OOM killer's count, read before the cgroups go.
+  uint64_t oom_kills = cgroups.oom_kills();
+  cgroups.destroy();
+
   if (failure) {
     report(failure_of(*failure));
     return failure->status;
   }
-  if (status) return exit_code(*status);
+  if (status) {
+    int code = exit_code(*status);
+    if (code == 128 + SIGKILL && oom_kills > 0) {
+      std::fprintf(stderr, "ctrun: %s: killed by the OOM killer (%s)\n", p.name.c_str(),
+                   p.cgroups.oom_hint.empty() ? "memory limit" : p.cgroups.oom_hint.c_str());
+    }
+    return code;
+  }
   if (!running) {
     std::string how = WIFSIGNALED(child_status) ? "killed by " + signal_name(WTERMSIG(child_status))
                                                 : "exit status " + std::to_string(WEXITSTATUS(child_status));

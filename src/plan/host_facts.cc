@@ -29,6 +29,7 @@ HostFacts read_host_facts() {
   struct stat st;
   if (stat("/usr/lib/os-release", &st) == 0) h.os_release = "/usr/lib/os-release";
   h.bounding = caps::own_bounding();
+  h.cgroups = cgroup::read_host();
   struct utsname u {};
   if (uname(&u) == 0) h.kernel_release = u.release;
   return h;

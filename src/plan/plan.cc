@@ -28,12 +28,6 @@ void refuse_unsupported(const Manifest& m, const SourceMap& locs, Diagnostics& d
   auto refuse = [&](const std::string& key, const std::string& what) {
     diags.error(locs.at(key), key, "not supported yet: this version of ctrun " + what);
   };
-  auto given_under = [&](const std::string& prefix) -> std::string {
-    for (const auto& [key, loc] : locs.keys) {
-      if (key.rfind(prefix, 0) == 0 && key.size() > prefix.size()) return key;
-    }
-    return {};
-  };
   if (m.boot) refuse("boot", "runs no init system (boot mode)");
   if (m.namespaces.user.mode == NamespaceMode::Mode::join) refuse("namespaces.user", "joins no user namespaces");
   for (size_t i = 0; i < m.devices.size(); ++i) {
@@ -42,7 +36,6 @@ void refuse_unsupported(const Manifest& m, const SourceMap& locs, Diagnostics& d
              "limits device access only with the device cgroup, which comes with resource control; use rwm");
     }
   }
-  if (auto k = given_under("resources."); !k.empty()) refuse(k, "sets no cgroup limits");
   using manifest::NetworkMode;
   if (m.network.mode != NetworkMode::none && m.network.mode != NetworkMode::host) {
     refuse("network.mode", "supports only network modes none and host");
@@ -336,6 +329,41 @@ std::vector<std::string> build_env(const Manifest& m, const HostFacts& host, boo
 
 }  // namespace
 
+// The container's cgroups: always (the device allowlist, the OOM count and
+// a clean end need them), with the limits in the host's dialect.
+void add_cgroups(const Manifest& m, const SourceMap& locs, const HostFacts& host, LaunchPlan& p, Diagnostics& diags) {
+  using cgroup::Host;
+  p.cgroup_host = host.cgroups;
+  cgroup::Plan& c = p.cgroups;
+  if (host.cgroups.mode == Host::Mode::none) {
+    if (auto k = std::string("resources"); locs.has(k)) {
+      diags.error(locs.at(k), k, "this host has no cgroup file system mounted");
+    }
+    return;
+  }
+  c.enabled = true;
+  c.slice = m.systemd.slice;
+  c.scope = "ctrun-" + m.name + ".scope";
+  c.v2 = host.cgroups.mode == Host::Mode::unified;
+  if (c.v2) {
+    c.settings = cgroup::v2_settings(m.resources);
+  } else {
+    std::vector<std::string> unsupported;
+    c.settings = cgroup::v1_settings(m.resources, unsupported);
+    for (const auto& k : unsupported) {
+      std::string why = k == "resources.memory.high"
+                            ? "has no cgroup v1 equivalent (this host runs cgroup v1)"
+                            : "needs resources.memory.max on cgroup v1 (which limits memory and swap together)";
+      diags.error(locs.at(k), k, why);
+    }
+  }
+  c.devices = cgroup::default_devices();
+  for (const auto& d : m.devices) c.extra_devices.push_back(d.path);
+  if (m.resources.memory_max && !m.resources.memory_max->is_max) {
+    c.oom_hint = "memory.max " + format_size(*m.resources.memory_max);
+  }
+}
+
 bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host, LaunchPlan& p, Diagnostics& diags) {
   refuse_unsupported(m, locs, diags);
   check_userns(m, locs, diags);
@@ -346,6 +374,7 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   p.loopback_up = (p.clone_flags & CLONE_NEWNET) && m.network.mode == manifest::NetworkMode::none;
   p.terminal = m.process.terminal == manifest::Terminal::yes ||
                (m.process.terminal == manifest::Terminal::auto_ && host.stdin_is_tty);
+  add_cgroups(m, locs, host, p, diags);
   p.stop_signal = m.stop.signal;
   p.stop_timeout_us = m.stop.timeout_us;
   p.lock_path = p.state_dir + "/" + m.name + ".lock";
@@ -466,6 +495,12 @@ std::string format_plan(const LaunchPlan& p) {
   }
   if (!p.hostname.empty()) line("hostname: " + p.hostname);
   line("lock: " + p.lock_path);
+  if (p.cgroups.enabled) {
+    std::string t = "cgroups: {host: " + std::string(cgroup::mode_name(p.cgroup_host.mode)) + ", path: " +
+                    p.cgroups.slice + "/" + p.cgroups.scope;
+    for (const auto& s : p.cgroups.settings) t += ", " + s.files.front() + ": " + s.value;
+    line(t + "}");
+  }
   static const char* kRoot[] = {"bind", "ephemeral", "host"};
   line(std::string("root: {kind: ") + kRoot[static_cast<int>(p.root.kind)] +
        (p.root.path.empty() ? "" : ", path: " + p.root.path) + (p.root.readonly ? ", readonly: true" : "") + "}");

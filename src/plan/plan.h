@@ -12,6 +12,8 @@
 
 #include "base/diagnostic.h"
 #include "caps/sets.h"
+#include "cgroup/driver.h"
+#include "cgroup/host.h"
 #include "manifest/manifest.h"
 #include "seccomp/compile.h"
 
@@ -27,6 +29,7 @@ struct HostFacts {
   std::vector<std::pair<std::string, std::string>> usr_links;
   std::string os_release;  // path of the host's os-release below /usr, if any
   caps::CapSet bounding = ~caps::CapSet{0};  // ctrun's own bounding set
+  cgroup::Host cgroups;                      // the host's hierarchies
   std::string kernel_release;                // uname -r
 };
 
@@ -127,6 +130,11 @@ struct LaunchPlan {
   unsigned long clone_flags = 0;  // CLONE_NEW* created by clone3
   std::vector<NamespaceJoin> joins;
   UserNsPlan userns;
+  // The container's cgroups (and the host's hierarchies they go in). A
+  // cgroup namespace (CLONE_NEWCGROUP in clone_flags) is entered by the
+  // child after it has been placed, so that its own cgroup is its root.
+  cgroup::Plan cgroups;
+  cgroup::Host cgroup_host;
   RootPlan root;
   std::vector<MountStep> mounts;
   bool loopback_up = false;  // network.mode none in a new network namespace

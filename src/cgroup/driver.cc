@@ -1,0 +1,307 @@
+#include "cgroup/driver.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "base/fd.h"
+
+namespace ctrun::cgroup {
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int write_file(const std::string& path, const std::string& value) {
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return -errno;
+  if (write(fd.get(), value.data(), value.size()) < 0) return -errno;
+  return 0;
+}
+
+bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+// "key value" lines (memory.events, memory.oom_control, cgroup.events).
+uint64_t field(const std::string& text, const std::string& key) {
+  std::istringstream in(text);
+  for (std::string k; in >> k;) {
+    uint64_t v = 0;
+    if (!(in >> v)) break;
+    if (k == key) return v;
+  }
+  return 0;
+}
+
+std::vector<pid_t> procs(const std::string& dir) {
+  std::vector<pid_t> out;
+  std::istringstream in(read_file(dir + "/cgroup.procs"));
+  for (long p; in >> p;) out.push_back(static_cast<pid_t>(p));
+  return out;
+}
+
+// Waits, by pidfd, for each process to end (at most ~5 s in all).
+void wait_gone(const std::vector<pid_t>& pids) {
+  for (pid_t p : pids) {
+    int fd = static_cast<int>(syscall(SYS_pidfd_open, p, 0));
+    if (fd < 0) continue;
+    struct pollfd pfd {fd, POLLIN, 0};
+    poll(&pfd, 1, 5000);
+    close(fd);
+  }
+}
+
+}  // namespace
+
+bool Cgroups::make_dir(const std::string& root, const std::string& controller, const Plan& plan, Failure& f) {
+  std::string slice = root + "/" + plan.slice;
+  std::string dir = slice + "/" + plan.scope;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (mkdir(slice.c_str(), 0755) < 0 && errno != EEXIST) {
+      f = {"create the cgroup " + slice, errno, "systemd.slice", {}};
+      return false;
+    }
+    // A new v1 cpuset cgroup starts with no CPUs and no memory nodes: a task
+    // could not join it. Both come from the parent.
+    if (controller == "cpuset") {
+      for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+        std::string cur = read_file(slice + "/" + file);
+        if (cur.empty() || cur == "\n") write_file(slice + "/" + file, read_file(root + "/" + file));
+      }
+    }
+    if (mkdir(dir.c_str(), 0755) == 0) break;
+    if (errno == ENOENT) continue;  // another ctrun removed the empty slice just now
+    int err = errno;
+    std::string detail = err == EEXIST ? "a cgroup of that name exists and is in use" : std::string();
+    f = {"create the cgroup " + dir, err, "name", detail};
+    return false;
+  }
+  dirs_.push_back({dir, controller, slice});
+  if (controller == "cpuset") {
+    for (const char* file : {"cpuset.cpus", "cpuset.mems"}) write_file(dir + "/" + file, read_file(slice + "/" + file));
+  }
+  return true;
+}
+
+bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
+  if (!plan.enabled) return true;
+  own_slices_ = !host.systemd_pid1;
+  auto fail_key = [&](const std::string& key, const std::string& what) {
+    f = {"apply " + key, 0, key, what};
+    return false;
+  };
+  if (plan.v2) {
+    if (host.unified.empty()) return fail_key("resources", "this host has no cgroup2 hierarchy");
+    // Every controller the settings need must be offered by the root, and
+    // is enabled down to the container's cgroup.
+    std::vector<std::string> need;
+    for (const auto& s : plan.settings) {
+      if (std::find(need.begin(), need.end(), s.controller) == need.end()) need.push_back(s.controller);
+    }
+    for (const auto& c : need) {
+      if (std::find(host.v2_controllers.begin(), host.v2_controllers.end(), c) == host.v2_controllers.end()) {
+        for (const auto& s : plan.settings) {
+          if (s.controller == c) return fail_key(s.key, "the host's cgroup2 root does not offer the " + c + " controller");
+        }
+      }
+    }
+    std::string enable;
+    for (const auto& c : need) enable += "+" + c + " ";
+    if (!enable.empty()) {
+      if (int rc = write_file(host.unified + "/cgroup.subtree_control", enable); rc < 0) {
+        f = {"enable the controllers " + enable + "at the cgroup2 root", -rc, "resources", {}};
+        return false;
+      }
+    }
+    if (!make_dir(host.unified, "", plan, f)) return false;
+    if (!enable.empty()) {
+      if (int rc = write_file(dirs_.back().slice + "/cgroup.subtree_control", enable); rc < 0) {
+        f = {"enable the controllers " + enable + "in " + plan.slice, -rc, "resources", {}};
+        return false;
+      }
+    }
+  } else {
+    std::vector<std::string> want = {"memory", "pids", "devices", "freezer"};
+    for (const auto& s : plan.settings) {
+      if (!host.has_v1(s.controller)) return fail_key(s.key, "this host has no cgroup v1 " + s.controller + " controller");
+      if (std::find(want.begin(), want.end(), s.controller) == want.end()) want.push_back(s.controller);
+    }
+    for (const auto& c : want) {
+      if (!host.has_v1(c)) continue;
+      if (!make_dir(host.v1.at(c), c, plan, f)) return false;
+    }
+    // Hybrid: the cgroup2 side too, for cgroup.kill and the events.
+    if (host.mode == Host::Mode::hybrid && !host.unified.empty()) {
+      if (!make_dir(host.unified, "", plan, f)) return false;
+    }
+  }
+
+  // Devices: deny all, then the container's own nodes (v1 devices
+  // controller; the v2 program comes with the BPF device filter).
+  if (!plan.v2) {
+    for (const auto& d : dirs_) {
+      if (d.controller != "devices") continue;
+      if (int rc = write_file(d.path + "/devices.deny", "a"); rc < 0) {
+        f = {"deny all devices", -rc, "devices", {}};
+        return false;
+      }
+      std::vector<DeviceRule> rules = plan.devices;
+      for (size_t i = 0; i < plan.extra_devices.size(); ++i) {
+        struct stat st {};
+        std::string key = "devices[" + std::to_string(i) + "].path";
+        const std::string& path = plan.extra_devices[i];
+        if (stat(path.c_str(), &st) < 0) {
+          int err = errno;
+          f = {"add the device " + path, err, key, err == ENOENT ? path + " does not exist on the host" : std::string()};
+          return false;
+        }
+        if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) {
+          f = {"add the device " + path, 0, key, path + " is not a device node on the host"};
+          return false;
+        }
+        rules.push_back({S_ISBLK(st.st_mode) ? 'b' : 'c', static_cast<long>(major(st.st_rdev)),
+                         static_cast<long>(minor(st.st_rdev)), "rwm"});
+      }
+      for (const auto& r : rules) {
+        if (int rc = write_file(d.path + "/devices.allow", v1_device_line(r)); rc < 0) {
+          f = {"allow the device " + v1_device_line(r), -rc, "devices", {}};
+          return false;
+        }
+      }
+    }
+  }
+
+  for (const auto& s : plan.settings) {
+    bool done = false;
+    for (const auto& d : dirs_) {
+      if (plan.v2 ? !d.controller.empty() : d.controller != s.controller) continue;
+      std::string file;
+      size_t which = 0;
+      for (; which < s.files.size(); ++which) {
+        if (exists(d.path + "/" + s.files[which])) {
+          file = s.files[which];
+          break;
+        }
+      }
+      if (file.empty()) {
+        std::string names;
+        for (const auto& c : s.files) names += (names.empty() ? "" : " or ") + c;
+        return fail_key(s.key, "the host's " + (s.controller.empty() ? std::string("cgroup") : s.controller) +
+                                   " controller has no " + names);
+      }
+      if (int rc = write_file(d.path + "/" + file, s.value_for(which)); rc < 0) {
+        f = {"set " + file + " to " + s.value_for(which), -rc, s.key, {}};
+        return false;
+      }
+      done = true;
+    }
+    if (!done) return fail_key(s.key, "no cgroup of this host takes it");
+  }
+  return true;
+}
+
+bool Cgroups::place(pid_t pid, Failure& f) {
+  std::string p = std::to_string(pid);
+  for (const auto& d : dirs_) {
+    if (int rc = write_file(d.path + "/cgroup.procs", p); rc < 0) {
+      f = {"move the container into " + d.path, -rc, "resources", {}};
+      return false;
+    }
+  }
+  return true;
+}
+
+uint64_t Cgroups::oom_kills() const {
+  for (const auto& d : dirs_) {
+    if (d.controller == "memory") return field(read_file(d.path + "/memory.oom_control"), "oom_kill");
+    if (d.controller.empty() && exists(d.path + "/memory.events")) {
+      return field(read_file(d.path + "/memory.events"), "oom_kill");
+    }
+  }
+  return 0;
+}
+
+std::vector<std::string> Cgroups::paths() const {
+  std::vector<std::string> out;
+  for (const auto& d : dirs_) out.push_back(d.path);
+  return out;
+}
+
+void Cgroups::destroy() {
+  if (dirs_.empty()) return;
+  // Whatever is still inside (a payload that left the pid namespace's
+  // reach, with pid: false) is killed: cgroup.kill on cgroup2; on v1
+  // frozen first, so that nothing forks away between the list and the kill.
+  std::vector<pid_t> left;
+  for (const auto& d : dirs_) {
+    auto ps = procs(d.path);
+    left.insert(left.end(), ps.begin(), ps.end());
+  }
+  if (!left.empty()) {
+    bool killed = false;
+    for (const auto& d : dirs_) {
+      if (d.controller.empty() && exists(d.path + "/cgroup.kill")) killed = write_file(d.path + "/cgroup.kill", "1") == 0;
+    }
+    if (!killed) {
+      std::string freezer;
+      for (const auto& d : dirs_) {
+        if (d.controller == "freezer") freezer = d.path;
+      }
+      if (!freezer.empty()) write_file(freezer + "/freezer.state", "FROZEN");
+      for (const auto& d : dirs_) {
+        for (pid_t p : procs(d.path)) kill(p, SIGKILL);
+      }
+      if (!freezer.empty()) write_file(freezer + "/freezer.state", "THAWED");
+    }
+    wait_gone(left);
+  }
+  for (const auto& d : dirs_) {
+    rmdir(d.path.c_str());
+    // The slice goes too when ctrun owns the tree (no systemd) and nothing
+    // else is in it.
+    if (own_slices_) rmdir(d.slice.c_str());
+  }
+  dirs_.clear();
+}
+
+void collect_stale(const Host& host, const std::string& slice, const std::string& state_dir) {
+  std::vector<std::string> roots;
+  if (!host.unified.empty()) roots.push_back(host.unified);
+  for (const auto& [c, point] : host.v1) {
+    if (std::find(roots.begin(), roots.end(), point) == roots.end()) roots.push_back(point);
+  }
+  for (const auto& root : roots) {
+    std::string dir = root + "/" + slice;
+    DIR* d = opendir(dir.c_str());
+    if (!d) continue;
+    while (struct dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n.size() <= 12 || n.rfind("ctrun-", 0) != 0 || n.compare(n.size() - 6, 6, ".scope") != 0) continue;
+      std::string name = n.substr(6, n.size() - 12);
+      // The name lock: a running container holds it (see launch/launcher.cc).
+      std::string lock = state_dir + "/" + name + ".lock";
+      int fd = open(lock.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+      bool free = fd < 0 ? errno == ENOENT : flock(fd, LOCK_EX | LOCK_NB) == 0;
+      if (fd >= 0) close(fd);  // (a free lock file is the launcher's to remove)
+      if (free) rmdir((dir + "/" + n).c_str());  // only an empty one goes
+    }
+    closedir(d);
+  }
+}
+
+}  // namespace ctrun::cgroup

@@ -1,0 +1,65 @@
+// The container's cgroups on this host: one directory per hierarchy used
+// (v1: memory, pids, devices, freezer and what the limits need; v2: one),
+// at <hierarchy root>/<slice>/ctrun-<name>.scope, never relative to the
+// caller's own cgroup. Created and limited before the child may run, the
+// child placed in them by the parent while it waits, emptied and removed
+// at the end, the OOM killer's count read before that.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "base/failure.h"
+#include "cgroup/host.h"
+#include "cgroup/settings.h"
+
+namespace ctrun::cgroup {
+
+struct Plan {
+  bool enabled = false;
+  std::string slice;        // machine.slice
+  std::string scope;        // ctrun-web.scope
+  bool v2 = false;          // the settings are cgroup v2's (unified host)
+  std::vector<Setting> settings;
+  std::vector<DeviceRule> devices;        // the container's own /dev
+  std::vector<std::string> extra_devices; // devices[].path: numbers read at launch
+  std::string oom_hint;     // "memory.max 64M", for the OOM line
+};
+
+class Cgroups {
+ public:
+  Cgroups() = default;
+  Cgroups(const Cgroups&) = delete;
+  Cgroups& operator=(const Cgroups&) = delete;
+  ~Cgroups() { destroy(); }
+
+  bool create(const Host& host, const Plan& plan, Failure& f);
+  bool place(pid_t pid, Failure& f);
+  // How many processes the memory limit's OOM killer has ended.
+  uint64_t oom_kills() const;
+  // Kills what is left, waits for it, removes the directories (and the
+  // slice when ctrun owns the tree and it is empty).
+  void destroy();
+  bool empty() const { return dirs_.empty(); }
+  // Paths, for tests and the plan printout.
+  std::vector<std::string> paths() const;
+
+ private:
+  struct Dir {
+    std::string path;
+    std::string controller;  // v1 hierarchy name, or "" for cgroup2
+    std::string slice;       // its slice directory
+  };
+  bool make_dir(const std::string& root, const std::string& controller, const Plan& plan, Failure& f);
+  std::vector<Dir> dirs_;
+  bool own_slices_ = false;
+};
+
+// Removes empty cgroups of containers that no ctrun runs any more (a
+// SIGKILLed ctrun leaves them): <root>/<slice>/ctrun-NAME.scope whose name
+// lock in state_dir is free.
+void collect_stale(const Host& host, const std::string& slice, const std::string& state_dir);
+
+}  // namespace ctrun::cgroup

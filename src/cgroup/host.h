@@ -1,0 +1,31 @@
+// Which cgroup hierarchies this host has, read from /proc/self/mountinfo:
+// cgroup v2 alone (unified), v1 controllers next to a cgroup2 mount
+// (hybrid), or v1 only (legacy).
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ctrun::cgroup {
+
+struct Host {
+  enum class Mode { none, unified, hybrid, legacy };
+  Mode mode = Mode::none;
+  std::string unified;                     // the cgroup2 mount point, if any
+  std::vector<std::string> v2_controllers; // what its root offers (cgroup.controllers)
+  std::map<std::string, std::string> v1;   // v1 controller -> mount point ("memory" -> /sys/fs/cgroup/memory)
+  bool systemd_pid1 = false;               // systemd manages the tree: never remove its slices
+
+  bool has_v1(const std::string& c) const { return v1.count(c) != 0; }
+};
+
+// Parses mountinfo text (tests feed their own) and reads cgroup.controllers
+// of the cgroup2 root through `read_file` when given.
+Host parse_host(std::string_view mountinfo, const std::string& controllers);
+Host read_host();
+
+const char* mode_name(Host::Mode m);
+
+}  // namespace ctrun::cgroup

@@ -1,0 +1,153 @@
+// cgroups: reading the host's hierarchies from mountinfo, the manifest's
+// limits in cgroup v1 and v2 terms, and the plan's choices. No root needed.
+#include <doctest/doctest.h>
+
+#include "cgroup/host.h"
+#include "cgroup/settings.h"
+#include "plan/plan.h"
+#include "reader_helpers.h"
+
+using namespace ctrun;
+
+namespace {
+
+// This development machine's: v1 controllers, a named systemd hierarchy and
+// an (almost empty) cgroup2.
+const char* kHybrid =
+    "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+    "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+    "34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset\n"
+    "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+    "36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices\n"
+    "37 31 0:34 / /sys/fs/cgroup/freezer rw,relatime - cgroup cgroup rw,freezer\n"
+    "38 31 0:35 / /sys/fs/cgroup/blkio rw,relatime - cgroup cgroup rw,blkio\n"
+    "39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
+    "40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
+    "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n"
+    // a bind of a sub-cgroup elsewhere is not a hierarchy root
+    "90 31 0:32 /some/sub /mnt/x rw,relatime - cgroup cgroup rw,memory\n";
+
+const char* kUnified = "30 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 "
+                       "rw,nsdelegate,memory_recursiveprot\n";
+
+struct Planned {
+  bool ok;
+  plan::LaunchPlan plan;
+  std::string errors;
+};
+
+Planned plan_on(const cgroup::Host& host, const std::string& extra) {
+  auto r = ctrun::testing::read("version: 1\nname: web\nrootfs: {path: /srv/root}\nprocess:\n  args: [/bin/sh]\n" + extra);
+  REQUIRE_MESSAGE(r.valid, r.errors);
+  plan::HostFacts facts;
+  facts.cgroups = host;
+  Planned p;
+  Diagnostics d;
+  p.ok = plan::build_plan(r.m, r.locs, facts, p.plan, d);
+  for (const auto& item : d.items()) p.errors += render(item) + "\n";
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("the host's hierarchies from mountinfo") {
+  auto h = cgroup::parse_host(kHybrid, "hugetlb\n");
+  CHECK(h.mode == cgroup::Host::Mode::hybrid);
+  CHECK(h.unified == "/sys/fs/cgroup/unified");
+  CHECK(h.v1.at("memory") == "/sys/fs/cgroup/memory");
+  CHECK(h.v1.at("name=systemd") == "/sys/fs/cgroup/systemd");
+  CHECK(h.v2_controllers == std::vector<std::string>{"hugetlb"});
+  auto u = cgroup::parse_host(kUnified, "cpuset cpu io memory hugetlb pids rdma misc\n");
+  CHECK(u.mode == cgroup::Host::Mode::unified);
+  CHECK(u.unified == "/sys/fs/cgroup");
+  CHECK(u.v1.empty());
+  auto legacy = cgroup::parse_host("32 31 0:29 / /cg/cpu rw - cgroup cgroup rw,cpu,cpuacct\n", "");
+  CHECK(legacy.mode == cgroup::Host::Mode::legacy);
+  CHECK(legacy.v1.at("cpu") == "/cg/cpu");
+  CHECK(legacy.v1.at("cpuacct") == "/cg/cpu");
+  CHECK(cgroup::parse_host("", "").mode == cgroup::Host::Mode::none);
+  // A mount point with a space, escaped as mountinfo does.
+  auto spaced = cgroup::parse_host("41 31 0:38 / /sys/fs/my\\040cg rw - cgroup2 cgroup2 rw\n", "");
+  CHECK(spaced.unified == "/sys/fs/my cg");
+}
+
+TEST_CASE("limits in cgroup v1 terms") {
+  auto r = ctrun::testing::read(
+      "version: 1\nname: web\nrootfs: {path: /r}\nprocess: {args: [/bin/sh]}\n"
+      "resources:\n  memory: {max: 512M, swap_max: 64M}\n  cpu: {weight: 200, max: 1.5, cpuset: \"0-1\"}\n"
+      "  pids: {max: 256}\n  io: {weight: 300}\n");
+  REQUIRE(r.valid);
+  std::vector<std::string> unsupported;
+  auto s = cgroup::v1_settings(r.m.resources, unsupported);
+  CHECK(unsupported.empty());
+  std::vector<std::string> got;
+  for (const auto& x : s) got.push_back(x.files.front() + "=" + x.value + " (" + x.key + ")");
+  CHECK(got == std::vector<std::string>{
+                   "memory.limit_in_bytes=536870912 (resources.memory.max)",
+                   "memory.memsw.limit_in_bytes=603979776 (resources.memory.swap_max)",
+                   "cpu.shares=2048 (resources.cpu.weight)",
+                   "cpu.cfs_period_us=100000 (resources.cpu.max)",
+                   "cpu.cfs_quota_us=150000 (resources.cpu.max)",
+                   "cpuset.cpus=0-1 (resources.cpu.cpuset)",
+                   "pids.max=256 (resources.pids.max)",
+                   "blkio.weight=1000 (resources.io.weight)",
+               });
+  // blkio.bfq.weight, where the host has it instead, takes BFQ's scale.
+  CHECK(s.back().files[1] == "blkio.bfq.weight");
+  CHECK(s.back().value_for(1) == "300");
+  CHECK(cgroup::weight_to_shares(100) == 1024);
+  CHECK(cgroup::weight_to_shares(1) == 10);
+  CHECK(cgroup::weight_to_shares(10000) == 102400);
+  CHECK(cgroup::weight_to_blkio(100) == 500);
+  CHECK(cgroup::weight_to_blkio(1) == 10);
+  CHECK(cgroup::weight_to_blkio(10000) == 1000);
+}
+
+TEST_CASE("limits in cgroup v2 terms") {
+  auto r = ctrun::testing::read(
+      "version: 1\nname: web\nrootfs: {path: /r}\nprocess: {args: [/bin/sh]}\n"
+      "resources:\n  memory: {max: 512M, high: 400M, swap_max: 0}\n  cpu: {weight: 200, max: 0.25}\n"
+      "  pids: {max: max}\n  io: {weight: 300}\n");
+  REQUIRE(r.valid);
+  std::vector<std::string> got;
+  for (const auto& x : cgroup::v2_settings(r.m.resources)) got.push_back(x.files.front() + "=" + x.value);
+  CHECK(got == std::vector<std::string>{"memory.max=536870912", "memory.high=419430400", "memory.swap.max=0",
+                                        "cpu.weight=200", "cpu.max=25000 100000", "pids.max=max",
+                                        "io.weight=default 300"});
+}
+
+TEST_CASE("plan: what v1 cannot express is refused at its key") {
+  auto h = cgroup::parse_host(kHybrid, "");
+  auto high = plan_on(h, "resources:\n  memory: {high: 100M}\n");
+  CHECK(high.errors == "t.yaml:7:12: resources.memory.high: has no cgroup v1 equivalent (this host runs cgroup v1)\n");
+  auto swap = plan_on(h, "resources:\n  memory: {swap_max: 100M}\n");
+  CHECK(swap.errors.find("resources.memory.swap_max: needs resources.memory.max on cgroup v1") != std::string::npos);
+  auto ok = plan_on(h, "resources:\n  memory: {max: 64M}\n");
+  REQUIRE_MESSAGE(ok.ok, ok.errors);
+  CHECK(ok.plan.cgroups.enabled);
+  CHECK_FALSE(ok.plan.cgroups.v2);
+  CHECK(ok.plan.cgroups.slice == "machine.slice");
+  CHECK(ok.plan.cgroups.scope == "ctrun-web.scope");
+  CHECK(ok.plan.cgroups.oom_hint == "memory.max 64M");
+  CHECK(plan::format_plan(ok.plan).find("cgroups: {host: hybrid, path: machine.slice/ctrun-web.scope, "
+                                        "memory.limit_in_bytes: 67108864}") != std::string::npos);
+}
+
+TEST_CASE("plan: on cgroup v2 the names go through; without cgroups limits are refused") {
+  auto u = plan_on(cgroup::parse_host(kUnified, "cpu memory pids"),
+                   "resources:\n  memory: {high: 100M}\nsystemd: {slice: test.slice}\n");
+  REQUIRE_MESSAGE(u.ok, u.errors);
+  CHECK(u.plan.cgroups.v2);
+  CHECK(u.plan.cgroups.slice == "test.slice");
+  CHECK(u.plan.cgroups.settings.front().files.front() == "memory.high");
+  auto none = plan_on(cgroup::Host{}, "resources:\n  pids: {max: 10}\n");
+  CHECK(none.errors.find("resources: this host has no cgroup file system mounted") != std::string::npos);
+  CHECK(plan_on(cgroup::Host{}, "").ok);
+}
+
+TEST_CASE("the device allowlist: the container's own nodes") {
+  std::vector<std::string> lines;
+  for (const auto& d : cgroup::default_devices()) lines.push_back(cgroup::v1_device_line(d));
+  CHECK(lines == std::vector<std::string>{"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                                          "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"});
+}
