@@ -75,6 +75,8 @@ no_leaks() {
   n=$(grep -l "CTIT_TOKEN=$TOKEN" /proc/[0-9]*/environ 2>/dev/null | wc -l)
   [ "$n" -ne 0 ] && bad "$n container processes left running"
   [ "$(ls /sys/class/net | sort | tr '\n' ' ')" != "$NETS_BEFORE" ] && bad "network interfaces changed"
+  n=$(ls -d /sys/fs/cgroup/*/*.slice/ctrun-"$name".scope /sys/fs/cgroup/*.slice/ctrun-"$name".scope 2>/dev/null | wc -l)
+  [ "$n" -ne 0 ] && bad "$n cgroups of $name left"
   ok
 }
 

@@ -15,11 +15,14 @@
  *   probe tiocsti [HIGH] ioctl TIOCSTI on stdin: "ok" or the errno name;
  *                        HIGH sets bit 32 of the command (the kernel ignores it)
  *   probe caps           CapInh CapPrm CapEff CapBnd CapAmb in hex, one line
+ *   probe forks N        forks N children that wait; "M ok" and the errno name
+ *                        of the first failure ("none"), then ends them
  */
 #include <dirent.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -184,6 +187,27 @@ int main(int argc, char **argv) {
       }
     }
     printf("%s %s %s %s %s\n", out[0], out[1], out[2], out[3], out[4]);
+    return 0;
+  }
+  if (!strcmp(verb, "forks") && argc == 3) {
+    int n = atoi(argv[2]), made = 0;
+    const char *first = "none";
+    pid_t kids[4096];
+    for (int i = 0; i < n && i < 4096; ++i) {
+      pid_t p = fork();
+      if (p == 0) {
+        pause();
+        _exit(0);
+      }
+      if (p < 0) {
+        if (!strcmp(first, "none")) first = strerrorname_np(errno);
+        continue;
+      }
+      kids[made++] = p;
+    }
+    for (int i = 0; i < made; ++i) kill(kids[i], SIGKILL);
+    for (int i = 0; i < made; ++i) waitpid(kids[i], NULL, 0);
+    printf("%d ok %s\n", made, first);
     return 0;
   }
   if (!strcmp(verb, "sleep-ignoring") && argc == 3) {

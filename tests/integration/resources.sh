@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# resources.*: each limit set (read from outside while the container runs)
+# and hit (from inside); the device allowlist; OOM; teardown after every
+# kind of end, and the stale cgroups of a SIGKILLed ctrun.
+source "$(dirname "$0")/lib.sh"
+R=$(fresh_rootfs main)
+manifest res <<EOF2
+rootfs: {path: $R}
+process: {args: [/bin/true]}
+EOF2
+P=$WORK/res.yaml
+# The cgroup files of container res in hierarchy $1 (v1) or the cgroup2 tree.
+cg() {
+  if [ -d "/sys/fs/cgroup/$1" ] && [ "$(stat -fc %T "/sys/fs/cgroup/$1")" = cgroup2fs ] || [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+    echo "/sys/fs/cgroup/machine.slice/ctrun-res.scope"
+  else
+    echo "/sys/fs/cgroup/$1/machine.slice/ctrun-res.scope"
+  fi
+}
+v1=false
+[ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ] && v1=true
+
+begin limits-written
+# Read from outside while the container sleeps (it signals readiness
+# through a fifo, so there is no guessing how long setup takes).
+mkfifo "$WORK/ready"
+CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set resources.memory.max=64M --set resources.memory.swap_max=0 \
+  --set resources.cpu.max=0.5 --set resources.cpu.weight=200 --set resources.pids.max=50 --set resources.io.weight=300 \
+  --set "mounts=[{type: bind, source: $WORK, target: /w}]" "$P" -- sh -c 'echo > /w/ready; sleep 5' &
+ctr=$!
+read -r _ < "$WORK/ready"
+if $v1; then
+  OUT=$(cat "$(cg memory)/memory.limit_in_bytes" "$(cg memory)/memory.memsw.limit_in_bytes" "$(cg cpu)/cpu.cfs_quota_us" \
+            "$(cg cpu)/cpu.cfs_period_us" "$(cg cpu)/cpu.shares" "$(cg pids)/pids.max" "$(cg blkio)/blkio.bfq.weight" 2>&1)
+  expect_out "67108864
+67108864
+50000
+100000
+2048
+50
+300"
+  OUT=$(cat "$(cg devices)/devices.list" | tr '\n' ' ')
+  expect_out "c 1:3 rwm c 1:5 rwm c 1:7 rwm c 1:8 rwm c 1:9 rwm c 5:0 rwm c 5:1 rwm c 5:2 rwm c 136:* rwm "
+else
+  OUT=$(cat "$(cg)/memory.max" "$(cg)/memory.swap.max" "$(cg)/cpu.max" "$(cg)/cpu.weight" "$(cg)/pids.max" 2>&1)
+  expect_out "67108864
+0
+50000 100000
+200
+50"
+fi
+kill -TERM "$ctr"; wait "$ctr"
+rm -f "$WORK/ready"
+no_leaks res
+
+begin memory-oom
+# Past memory.max the OOM killer ends the payload: 137 and one line.
+ct "$P" --set resources.memory.max=32M --set resources.memory.swap_max=0 -- sh -c 'x=a; while :; do x="$x$x"; done'
+expect_rc 137
+expect_err "^ctrun: res: killed by the OOM killer \(memory.max 32M\)$"
+no_leaks res
+
+begin pids-max
+# pids.max 10 (the stub, sh and the probe count): forks past it fail with
+# EAGAIN and the container goes on.
+ct "$P" --set resources.pids.max=10 -- sh -c 'probe forks 20; echo still-here'
+expect_rc 0
+expect_out "7 ok EAGAIN
+still-here"
+no_leaks res
+
+begin cpu-max
+# A CPU hog under cpu.max 0.2 for 2 s gets about 20% of a CPU (loosely:
+# under 45%), measured as the container's own user+system time.
+ct "$P" --set resources.cpu.max=0.2 -- sh -c 'timeout 2 sh -c "while :; do :; done"; awk "{print \$14+\$15+\$16+\$17}" /proc/$$/stat'
+expect_rc 0
+ticks=$OUT
+hz=$(getconf CLK_TCK)
+check "cpu.max 0.2: the hog used $ticks ticks of $((2 * hz)) possible (expected under 45%)" test "${ticks:-999}" -lt $((2 * hz * 45 / 100))
+check "cpu.max 0.2: the hog used no CPU at all" test "${ticks:-0}" -gt 0
+no_leaks res
+
+begin devices
+# Only the container's own nodes and devices[] are usable, even with
+# CAP_MKNOD: a block device made inside cannot be created or opened.
+ct "$P" --set 'devices=[{path: /dev/fuse}]' -- sh -c 'mknod /tmp/disk b 8 0 2>/dev/null && echo made; head -c 1 /dev/zero | wc -c; exec 3<>/dev/fuse && echo fuse-open; echo > /dev/null && echo null-ok'
+expect_rc 0
+expect_out "1
+fuse-open
+null-ok"
+no_leaks res
+
+begin cgroup-namespace
+# The container's own cgroup is its root.
+ct "$P" -- sh -c 'cut -d: -f3 /proc/self/cgroup | sort -u'
+expect_rc 0
+expect_out "/"
+ct "$P" --set namespaces.cgroup=false -- sh -c 'grep -c ctrun-res.scope /proc/self/cgroup'
+check "without a cgroup namespace the container sees no path of its cgroup" test "${OUT:-0}" -ge 1
+no_leaks res
+
+begin refused-limit
+if $v1; then
+  ct "$P" --set resources.memory.high=100M
+  expect_rc 125
+  expect_err "resources.memory.high: has no cgroup v1 equivalent"
+fi
+ct "$P" --set systemd.slice=bad/slice
+expect_rc 125
+no_leaks res
+
+begin teardown-after-interrupt
+# Ctrl-C (SIGINT to ctrun) and a payload that ignores SIGTERM: stop.timeout
+# kills it; the cgroups go.
+rm -f "$WORK/ready"
+CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set stop.timeout=200ms \
+  --set "mounts=[{type: bind, source: $WORK, target: /w}]" "$P" -- sh -c 'trap "" TERM; touch /w/ready; exec probe sleep-ignoring 30' &
+ctr=$!
+for _ in $(seq 200); do [ -e "$WORK/ready" ] && break; sleep 0.05; done
+kill -INT "$ctr"; wait "$ctr"; RC=$?
+expect_rc 137
+no_leaks res
+
+begin stale-after-sigkill
+# SIGKILL of ctrun: the container dies with it (PDEATHSIG), its empty
+# cgroups stay; the next run of any container removes them.
+CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$P" -- sleep 30 &
+ctr=$!
+for _ in $(seq 100); do [ -d "$(cg pids)" ] && break; sleep 0.05; done
+kill -KILL "$ctr"; wait "$ctr" 2>/dev/null
+for _ in $(seq 100); do grep -q . "$(cg pids)/cgroup.procs" 2>/dev/null || break; sleep 0.05; done
+check "a SIGKILLed ctrun's cgroup should still be there for this test" test -d "$(cg pids)"
+manifest other <<EOF2
+rootfs: {path: $R}
+process: {args: [/bin/true]}
+EOF2
+ct "$WORK/other.yaml"
+expect_rc 0
+no_leaks res
+no_leaks other
+
+finish
