@@ -136,7 +136,11 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
       }
     }
   } else {
-    std::vector<std::string> want = {"memory", "pids", "devices", "freezer"};
+    // Always the device allowlist; the freezer only where no cgroup2 offers
+    // cgroup.kill (legacy hosts); the rest as the limits ask. Each hierarchy
+    // costs a mkdir, a join and an rmdir per start.
+    std::vector<std::string> want = {"devices"};
+    if (host.mode == Host::Mode::legacy) want.push_back("freezer");
     for (const auto& s : plan.settings) {
       if (!host.has_v1(s.controller)) return fail_key(s.key, "this host has no cgroup v1 " + s.controller + " controller");
       if (std::find(want.begin(), want.end(), s.controller) == want.end()) want.push_back(s.controller);
@@ -215,9 +219,29 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
   return true;
 }
 
-bool Cgroups::place(pid_t pid, Failure& f) {
+int Cgroups::unified_fd() const {
+  if (unified_fd_ >= 0) return unified_fd_;
+  for (const auto& d : dirs_) {
+    if (d.controller.empty()) {
+      const_cast<Cgroups*>(this)->unified_fd_ = open(d.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      return unified_fd_;
+    }
+  }
+  return -1;
+}
+
+std::vector<std::string> Cgroups::v1_tasks_files() const {
+  std::vector<std::string> out;
+  for (const auto& d : dirs_) {
+    if (!d.controller.empty()) out.push_back(d.path + "/tasks");
+  }
+  return out;
+}
+
+bool Cgroups::place(pid_t pid, bool v2_only, Failure& f) {
   std::string p = std::to_string(pid);
   for (const auto& d : dirs_) {
+    if (v2_only && !d.controller.empty()) continue;
     if (int rc = write_file(d.path + "/cgroup.procs", p); rc < 0) {
       f = {"move the container into " + d.path, -rc, "resources", {}};
       return false;
@@ -243,6 +267,8 @@ std::vector<std::string> Cgroups::paths() const {
 }
 
 void Cgroups::destroy() {
+  if (unified_fd_ >= 0) close(unified_fd_);
+  unified_fd_ = -1;
   if (dirs_.empty()) return;
   // Whatever is still inside (a payload that left the pid namespace's
   // reach, with pid: false) is killed: cgroup.kill on cgroup2; on v1

@@ -35,8 +35,19 @@ class Cgroups {
   Cgroups& operator=(const Cgroups&) = delete;
   ~Cgroups() { destroy(); }
 
+
   bool create(const Host& host, const Plan& plan, Failure& f);
-  bool place(pid_t pid, Failure& f);
+  // The cgroup2 directory (on a unified or hybrid host), opened for
+  // clone3's CLONE_INTO_CGROUP, which needs no migration at all; -1 if none.
+  int unified_fd() const;
+  // Moves pid into the cgroup2 directory (v2_only) or into every one.
+  // Writing a pid to cgroup.procs takes the kernel's global threadgroup
+  // lock, whose first writer waits for an RCU grace period (10-20 ms here);
+  // so the container's v1 cgroups are joined by the child itself instead.
+  bool place(pid_t pid, bool v2_only, Failure& f);
+  // The v1 `tasks` files that the child joins by writing "0": moving the
+  // writer's own (only) thread skips that lock.
+  std::vector<std::string> v1_tasks_files() const;
   // How many processes the memory limit's OOM killer has ended.
   uint64_t oom_kills() const;
   // Kills what is left, waits for it, removes the directories (and the
@@ -55,6 +66,7 @@ class Cgroups {
   bool make_dir(const std::string& root, const std::string& controller, const Plan& plan, Failure& f);
   std::vector<Dir> dirs_;
   bool own_slices_ = false;
+  int unified_fd_ = -1;
 };
 
 // Removes empty cgroups of containers that no ctrun runs any more (a

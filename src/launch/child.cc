@@ -305,7 +305,8 @@ bool setup_container(const plan::LaunchPlan& p, const std::vector<int>& join_fds
   return true;
 }
 
-void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& join_fds) {
+void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& join_fds,
+                const std::vector<std::string>& cgroup_tasks) {
   // If ctrun dies, so does the container. The parent may have died before
   // this line: then the host_ready read below sees EOF.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -318,7 +319,13 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
   if (!recv_message(sock, go, &root_tree) || go.step != Step::host_ready) _exit(125);
 
   Failure f;
-  // Placed in its cgroups by now: a cgroup namespace makes them its root.
+  // Into the v1 cgroups, still as the host's root (in a user namespace too:
+  // the files are host root's); then a cgroup namespace makes them its root.
+  for (const auto& tasks : cgroup_tasks) {
+    int fd = open(tasks.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1) die(sock, {"join the cgroup " + tasks, errno, "resources", {}});
+    close(fd);
+  }
   if ((p.clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
     die(sock, {"create the cgroup namespace", errno, "namespaces.cgroup", {}});
   }

@@ -17,6 +17,9 @@ bool setup_container(const plan::LaunchPlan& plan, const std::vector<int>& join_
 
 // The child after clone: waits for the parent, sets the container up, starts
 // the payload and stays as its init. Never returns.
-[[noreturn]] void child_main(const plan::LaunchPlan& plan, int sock, const std::vector<int>& join_fds);
+// cgroup_tasks: the v1 `tasks` files the child joins itself (see
+// cgroup/driver.h), before anything else.
+[[noreturn]] void child_main(const plan::LaunchPlan& plan, int sock, const std::vector<int>& join_fds,
+                             const std::vector<std::string>& cgroup_tasks);
 
 }  // namespace ctrun::launch

@@ -262,12 +262,26 @@ bool prepare_root_tree(const plan::LaunchPlan& p, pid_t pid, UniqueFd& out, Fail
 
 // clone3 into the new namespaces, with a pidfd; clone where clone3 is
 // refused (ENOSYS: old kernels, or a seccomp filter of our own caller).
-pid_t clone_child(unsigned long flags, int* pidfd) {
+// With cgroup_fd, straight into that cgroup2 directory (CLONE_INTO_CGROUP):
+// no migration; *into_cgroup says whether that happened.
+pid_t clone_child(unsigned long flags, int* pidfd, int cgroup_fd, bool* into_cgroup) {
   struct clone_args args {};
   args.flags = flags | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uint64_t>(pidfd);
   args.exit_signal = SIGCHLD;
-  long pid = syscall(SYS_clone3, &args, sizeof args);
+  *into_cgroup = false;
+  long pid = -1;
+  if (cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid >= 0) {
+      *into_cgroup = true;
+      return static_cast<pid_t>(pid);
+    }
+    args.flags &= ~static_cast<uint64_t>(CLONE_INTO_CGROUP);
+  }
+  pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid >= 0 || errno != ENOSYS) return static_cast<pid_t>(pid);
   // clone cannot take CLONE_NEWTIME (it overlaps the exit signal's bits):
   // unshare it here, which only affects children made after it.
@@ -359,7 +373,9 @@ int launch(const plan::LaunchPlan& p) {
   int pidfd = -1;
   std::fflush(nullptr);
   // The cgroup namespace comes later, from the child, once it is placed.
-  pid_t pid = clone_child(p.clone_flags & ~static_cast<unsigned long>(CLONE_NEWCGROUP), &pidfd);
+  bool into_cgroup = false;
+  pid_t pid = clone_child(p.clone_flags & ~static_cast<unsigned long>(CLONE_NEWCGROUP), &pidfd, cgroups.unified_fd(),
+                          &into_cgroup);
   if (pid < 0) {
     int err = errno;
     const char* hint = err == EINVAL && (p.clone_flags & CLONE_NEWTIME) ? " (does this kernel have time namespaces?)" : "";
@@ -369,7 +385,7 @@ int launch(const plan::LaunchPlan& p) {
     sock.reset();
     std::vector<int> fds;
     for (const auto& fd : join_fds) fds.push_back(fd.get());
-    child_main(p, child_sock.get(), fds);
+    child_main(p, child_sock.get(), fds, cgroups.v1_tasks_files());
   }
   child.adopt(pid, pidfd);
   child_sock.reset();
@@ -377,7 +393,9 @@ int launch(const plan::LaunchPlan& p) {
 
   // The host side, before the child is let go: user namespace maps and the
   // rootfs tree now; cgroups and network will be set up here too.
-  if (!cgroups.place(pid, f)) return report(f), kFailed;
+  // The cgroup2 side came with clone3 (else it is written here); the child
+  // joins its v1 cgroups itself, first thing after host_ready.
+  if (!into_cgroup && !cgroups.place(pid, /*v2_only=*/true, f)) return report(f), kFailed;
   UniqueFd root_tree;
   if (p.userns.create) {
     if (!write_id_maps(pid, p.userns, f) || !prepare_root_tree(p, pid, root_tree, f)) return report(f), kFailed;

@@ -126,10 +126,10 @@ begin stale-after-sigkill
 # cgroups stay; the next run of any container removes them.
 CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$P" -- sleep 30 &
 ctr=$!
-for _ in $(seq 100); do [ -d "$(cg pids)" ] && break; sleep 0.05; done
+for _ in $(seq 100); do [ -d "$(cg devices)" ] && break; sleep 0.05; done
 kill -KILL "$ctr"; wait "$ctr" 2>/dev/null
-for _ in $(seq 100); do grep -q . "$(cg pids)/cgroup.procs" 2>/dev/null || break; sleep 0.05; done
-check "a SIGKILLed ctrun's cgroup should still be there for this test" test -d "$(cg pids)"
+for _ in $(seq 100); do grep -q . "$(cg devices)/cgroup.procs" 2>/dev/null || break; sleep 0.05; done
+check "a SIGKILLed ctrun's cgroup should still be there for this test" test -d "$(cg devices)"
 manifest other <<EOF2
 rootfs: {path: $R}
 process: {args: [/bin/true]}
