@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "base/fd.h"
+#include "cgroup/bpf_devices.h"
 
 namespace ctrun::cgroup {
 namespace {
@@ -155,38 +156,50 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
     }
   }
 
-  // Devices: deny all, then the container's own nodes (v1 devices
-  // controller; the v2 program comes with the BPF device filter).
-  if (!plan.v2) {
-    for (const auto& d : dirs_) {
-      if (d.controller != "devices") continue;
-      if (int rc = write_file(d.path + "/devices.deny", "a"); rc < 0) {
-        f = {"deny all devices", -rc, "devices", {}};
+  // Devices: the container's own nodes and devices[], nothing else.
+  std::vector<DeviceRule> rules = plan.devices;
+  for (size_t i = 0; i < plan.extra_devices.size(); ++i) {
+    struct stat st {};
+    std::string key = "devices[" + std::to_string(i) + "].path";
+    const std::string& path = plan.extra_devices[i];
+    if (stat(path.c_str(), &st) < 0) {
+      int err = errno;
+      f = {"add the device " + path, err, key, err == ENOENT ? path + " does not exist on the host" : std::string()};
+      return false;
+    }
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) {
+      f = {"add the device " + path, 0, key, path + " is not a device node on the host"};
+      return false;
+    }
+    rules.push_back({S_ISBLK(st.st_mode) ? 'b' : 'c', static_cast<long>(major(st.st_rdev)),
+                     static_cast<long>(minor(st.st_rdev)), "rwm"});
+  }
+  bool v1_devices = false;
+  for (const auto& d : dirs_) {
+    if (d.controller != "devices") continue;
+    v1_devices = true;
+    if (int rc = write_file(d.path + "/devices.deny", "a"); rc < 0) {
+      f = {"deny all devices", -rc, "devices", {}};
+      return false;
+    }
+    for (const auto& r : rules) {
+      if (int rc = write_file(d.path + "/devices.allow", v1_device_line(r)); rc < 0) {
+        f = {"allow the device " + v1_device_line(r), -rc, "devices", {}};
         return false;
       }
-      std::vector<DeviceRule> rules = plan.devices;
-      for (size_t i = 0; i < plan.extra_devices.size(); ++i) {
-        struct stat st {};
-        std::string key = "devices[" + std::to_string(i) + "].path";
-        const std::string& path = plan.extra_devices[i];
-        if (stat(path.c_str(), &st) < 0) {
-          int err = errno;
-          f = {"add the device " + path, err, key, err == ENOENT ? path + " does not exist on the host" : std::string()};
-          return false;
-        }
-        if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) {
-          f = {"add the device " + path, 0, key, path + " is not a device node on the host"};
-          return false;
-        }
-        rules.push_back({S_ISBLK(st.st_mode) ? 'b' : 'c', static_cast<long>(major(st.st_rdev)),
-                         static_cast<long>(minor(st.st_rdev)), "rwm"});
-      }
-      for (const auto& r : rules) {
-        if (int rc = write_file(d.path + "/devices.allow", v1_device_line(r)); rc < 0) {
-          f = {"allow the device " + v1_device_line(r), -rc, "devices", {}};
-          return false;
-        }
-      }
+    }
+  }
+  if (!v1_devices) {
+    // cgroup v2 (or a hybrid host without the v1 controller): a BPF program.
+    int fd = unified_fd();
+    if (fd < 0) {
+      f = {"restrict the container's devices", 0, "devices", "this host has neither a v1 devices controller nor cgroup2"};
+      return false;
+    }
+    std::string log;
+    if (int rc = attach_device_program(fd, device_program(rules), log); rc < 0) {
+      f = {"attach the device filter (BPF_PROG_TYPE_CGROUP_DEVICE)", -rc, "devices", log};
+      return false;
     }
   }
 

@@ -151,3 +151,41 @@ TEST_CASE("the device allowlist: the container's own nodes") {
   CHECK(lines == std::vector<std::string>{"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
                                           "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"});
 }
+
+#include "cgroup/bpf_devices.h"
+
+TEST_CASE("the cgroup v2 device program allows exactly its rules") {
+  auto prog = cgroup::device_program(cgroup::default_devices());
+  auto allowed = [&](char type, unsigned major, unsigned minor, const char* access) {
+    auto r = cgroup::run_device_program(prog, type, major, minor, access);
+    REQUIRE(r.has_value());
+    return *r == 1;
+  };
+  CHECK(allowed('c', 1, 3, "rw"));
+  CHECK(allowed('c', 1, 3, "m"));
+  CHECK(allowed('c', 5, 2, "rw"));
+  CHECK(allowed('c', 136, 0, "rw"));
+  CHECK(allowed('c', 136, 4711, "rw"));
+  CHECK_FALSE(allowed('b', 1, 3, "r"));   // the type counts
+  CHECK_FALSE(allowed('b', 8, 0, "r"));   // a disk
+  CHECK_FALSE(allowed('c', 1, 1, "r"));   // /dev/mem
+  CHECK_FALSE(allowed('c', 10, 229, "rw"));
+  CHECK_FALSE(allowed('c', 4, 1, "w"));   // a host tty
+  // Access: a read-only rule takes reads only.
+  auto ro = cgroup::device_program({{'c', 1, 5, "r"}, {'b', 7, -1, "rw"}});
+  auto ro_allowed = [&](char type, unsigned major, unsigned minor, const char* access) {
+    auto r = cgroup::run_device_program(ro, type, major, minor, access);
+    REQUIRE(r.has_value());
+    return *r == 1;
+  };
+  CHECK(ro_allowed('c', 1, 5, "r"));
+  CHECK_FALSE(ro_allowed('c', 1, 5, "w"));
+  CHECK_FALSE(ro_allowed('c', 1, 5, "m"));
+  CHECK(ro_allowed('b', 7, 0, "rw"));
+  CHECK(ro_allowed('b', 7, 99, "r"));
+  CHECK_FALSE(ro_allowed('b', 7, 0, "m"));
+  CHECK_FALSE(ro_allowed('c', 7, 0, "r"));
+  // No rules: nothing.
+  auto none = cgroup::device_program({});
+  CHECK(cgroup::run_device_program(none, 'c', 1, 3, "r") == 0);
+}
