@@ -161,7 +161,7 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
   for (size_t i = 0; i < plan.extra_devices.size(); ++i) {
     struct stat st {};
     std::string key = "devices[" + std::to_string(i) + "].path";
-    const std::string& path = plan.extra_devices[i];
+    const auto& [path, access] = plan.extra_devices[i];
     if (stat(path.c_str(), &st) < 0) {
       int err = errno;
       f = {"add the device " + path, err, key, err == ENOENT ? path + " does not exist on the host" : std::string()};
@@ -172,7 +172,7 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
       return false;
     }
     rules.push_back({S_ISBLK(st.st_mode) ? 'b' : 'c', static_cast<long>(major(st.st_rdev)),
-                     static_cast<long>(minor(st.st_rdev)), "rwm"});
+                     static_cast<long>(minor(st.st_rdev)), access});
   }
   bool v1_devices = false;
   for (const auto& d : dirs_) {

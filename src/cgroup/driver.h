@@ -24,7 +24,8 @@ struct Plan {
   bool v2 = false;          // the settings are cgroup v2's (unified host)
   std::vector<Setting> settings;
   std::vector<DeviceRule> devices;        // the container's own /dev
-  std::vector<std::string> extra_devices; // devices[].path: numbers read at launch
+  // devices[]: path and access ("rwm", "r", ...); numbers read at launch.
+  std::vector<std::pair<std::string, std::string>> extra_devices;
   std::string oom_hint;     // "memory.max 64M", for the OOM line
 };
 

@@ -207,7 +207,8 @@ class Builder {
   }
 
   // A device node of the host's, by type and number: made with mknod, or
-  // in a user namespace (no mknod there) the host's node bound.
+  // in a user namespace (no mknod there) or without mknod access the host's
+  // node bound.
   bool device(const MountStep& s) {
     const std::string what = "add the device " + s.source;
     Fds fds{k_};
@@ -221,7 +222,8 @@ class Builder {
     if (!block && type != static_cast<int>(FileType::chardev)) {
       return fail(what, 0, s.key, s.source + " is not a device node on the host");
     }
-    if (p_.userns.create) {
+    // Without 'm' the device cgroup refuses even ctrun's own mknod: bound.
+    if (p_.userns.create || s.data.find('m') == std::string::npos) {
       int target = fds.keep(k_.resolve(root_, s.target, Want::file));
       if (target < 0) return fail(what, target, s.key);
       int tree = fds.keep(k_.clone_tree(src, false));

@@ -30,12 +30,6 @@ void refuse_unsupported(const Manifest& m, const SourceMap& locs, Diagnostics& d
   };
   if (m.boot) refuse("boot", "runs no init system (boot mode)");
   if (m.namespaces.user.mode == NamespaceMode::Mode::join) refuse("namespaces.user", "joins no user namespaces");
-  for (size_t i = 0; i < m.devices.size(); ++i) {
-    if (m.devices[i].access != "rwm") {
-      refuse("devices[" + std::to_string(i) + "].access",
-             "limits device access only with the device cgroup, which comes with resource control; use rwm");
-    }
-  }
   using manifest::NetworkMode;
   if (m.network.mode != NetworkMode::none && m.network.mode != NetworkMode::host) {
     refuse("network.mode", "supports only network modes none and host");
@@ -358,7 +352,7 @@ void add_cgroups(const Manifest& m, const SourceMap& locs, const HostFacts& host
     }
   }
   c.devices = cgroup::default_devices();
-  for (const auto& d : m.devices) c.extra_devices.push_back(d.path);
+  for (const auto& d : m.devices) c.extra_devices.emplace_back(d.path, d.access);
   if (m.resources.memory_max && !m.resources.memory_max->is_max) {
     c.oom_hint = "memory.max " + format_size(*m.resources.memory_max);
   }
@@ -409,6 +403,7 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   for (size_t i = 0; i < m.devices.size(); ++i) {
     MountStep d = step(MountStep::Kind::device, m.devices[i].path);
     d.source = m.devices[i].path;
+    d.data = m.devices[i].access;
     d.key = "devices[" + std::to_string(i) + "].path";
     p.mounts.push_back(d);
   }

@@ -88,6 +88,11 @@ expect_rc 0
 expect_out "1
 fuse-open
 null-ok"
+# access r: reads only (the node is the host's, bound: no mknod right).
+ct "$P" --set 'devices=[{path: /dev/fuse, access: r}]' -- sh -c 'exec 3</dev/fuse && echo read-ok; (exec 4>/dev/fuse) 2>/dev/null || echo no-write'
+expect_rc 0
+expect_out "read-ok
+no-write"
 no_leaks res
 
 begin cgroup-namespace
