@@ -238,6 +238,14 @@ bool prepare_root_tree(const plan::LaunchPlan& p, pid_t pid, UniqueFd& out, Fail
     f = {"bind-mount the rootfs " + path, errno, key, {}};
     return false;
   }
+  // A clone of a shared mount is its peer: what the container mounts on it
+  // would show on the host (systemd makes / shared). Private, first.
+  struct mount_attr priv {};
+  priv.propagation = MS_PRIVATE;
+  if (mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &priv, sizeof priv) < 0) {
+    f = {"make the rootfs tree private", errno, key, {}};
+    return false;
+  }
   if (st.st_uid != p.userns.root_uid || st.st_gid != p.userns.root_gid) {
     std::string ns = "/proc/" + std::to_string(pid) + "/ns/user";
     UniqueFd userns(open(ns.c_str(), O_RDONLY | O_CLOEXEC));

@@ -103,14 +103,14 @@ class Builder {
         std::string self = "/proc/self/fd/" + std::to_string(tmp);
         std::string lower = r.path;
         std::string extra;
+        // overlayfs clones its layers privately, which kernels before 6.x
+        // allow only for mounts of the caller's namespace: the tmpfs is
+        // attached first (the overlay will sit on top of it, same place).
+        if (int rc = k_.attach_at(tmp, p_.state_dir); rc < 0) {
+          return fail("attach the tmpfs of the ephemeral root", rc, "rootfs.ephemeral");
+        }
         if (tree_ >= 0) {
           // The parent's (idmapped) tree of the directory is the lower layer.
-          // overlayfs clones its layers privately, which works only for
-          // mounts of our own namespace: the tmpfs is attached first (the
-          // overlay will sit on top of it at the same place).
-          if (int rc = k_.attach_at(tmp, p_.state_dir); rc < 0) {
-            return fail("attach the tmpfs of the ephemeral root", rc, "rootfs.ephemeral");
-          }
           int tree = fds.keep(std::exchange(tree_, -1));
           int at = fds.keep(k_.resolve(tmp, "/lower", sys::Want::dir));
           if (at < 0) return fail("create the overlay's directories", at, "rootfs.ephemeral");

@@ -45,7 +45,12 @@ ct() {
   ERR=$(cat "$WORK/stderr")
 }
 
-begin() { CASE=$1; }
+begin() {
+  CASE=$1
+  # CTIT_PROGRESS=1 (the VM stage): each case as it starts, on stderr.
+  [ -n "${CTIT_PROGRESS:-}" ] && echo "  .. $(basename "$0" .sh) $CASE" >&2
+  return 0
+}
 
 expect_rc() {
   if [ "$RC" -eq "$1" ]; then ok; else bad "exit status $RC, expected $1; stderr: $(head -c 400 <<<"$ERR")"; fi

@@ -97,7 +97,11 @@ ENOSYS
 ENOSYS
 ok"
 ct "$P" --set seccomp.profile=unconfined -- probe syscall 462 0 0 0
-check "mseal is not ENOSYS without the filter (kernel too old?)" test "$OUT" != ENOSYS
+if [ "$OUT" = ENOSYS ]; then
+  echo "SKIP seccomp-unknown: this kernel has no mseal, so ENOSYS above may be the kernel's (not counted)"
+else
+  ok
+fi
 no_leaks priv
 
 begin seccomp-namespaces

@@ -83,7 +83,8 @@ expect_out ""
 no_leaks basics
 
 begin api-filesystems
-ct "$WORK/basics.yaml" -- sh -c 'ls /dev | tr "\n" " "; echo; stat -c "%t:%T %a" /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty; for l in /dev/ptmx /dev/fd /dev/stdin; do readlink $l; done; awk "\$2 ~ /^\/(proc|sys|dev|dev\/pts|dev\/shm|run)\$/ {print \$2, \$3, \$4}" /proc/mounts | sort'
+# (tmpfs of some kernels, Debian 12's 6.1 among them, adds inode64: ignored)
+ct "$WORK/basics.yaml" -- sh -c 'ls /dev | tr "\n" " "; echo; stat -c "%t:%T %a" /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty; for l in /dev/ptmx /dev/fd /dev/stdin; do readlink $l; done; awk "\$2 ~ /^\/(proc|sys|dev|dev\/pts|dev\/shm|run)\$/ {print \$2, \$3, \$4}" /proc/mounts | sed "s/,inode64//" | sort'
 expect_rc 0
 expect_out "fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero 
 1:3 666

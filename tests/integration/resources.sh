@@ -11,7 +11,7 @@ EOF2
 P=$WORK/res.yaml
 # The cgroup files of container res in hierarchy $1 (v1) or the cgroup2 tree.
 cg() {
-  if [ -d "/sys/fs/cgroup/$1" ] && [ "$(stat -fc %T "/sys/fs/cgroup/$1")" = cgroup2fs ] || [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+  if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
     echo "/sys/fs/cgroup/machine.slice/ctrun-res.scope"
   else
     echo "/sys/fs/cgroup/$1/machine.slice/ctrun-res.scope"

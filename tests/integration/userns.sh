@@ -75,6 +75,24 @@ check "host files changed" test "$(cat "$H/public")" = public
 check "a file the container made on the host is not uid 100000's" test "$(stat -c %u "$H/shared/mine")" = 100000
 no_leaks uns
 
+begin no-propagation-to-the-host
+# On a host whose / is shared (systemd's default), nothing the container
+# mounts may appear outside: here a mount namespace of the test's own, made
+# rshared, stands in for such a host, and is searched while the container
+# runs.
+F=$WORK/flag
+mkdir -p "$F"; chmod 1777 "$F"
+OUT=$(unshare -m sh -c '
+  mount --make-rshared /
+  CTIT_TOKEN=$3 "$1" --set process.env.CTIT_TOKEN=$3 --set "mounts=[{type: bind, source: $4, target: /w}]" "$2" \
+    -- sh -c "touch /w/ready; sleep 2" &
+  i=0; while [ ! -e "$4/ready" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+  grep -c " $5/" /proc/self/mountinfo
+  wait' _ "$CTRUN" "$P" "$TOKEN" "$F" "$R")
+check "the container never started (no flag)" test -e "$F/ready"
+expect_out "0"
+no_leaks uns
+
 begin ephemeral
 ct "$P" --set rootfs.ephemeral=true -- sh -c 'echo x > /etc/motd && cat /etc/motd; stat -c "%u" /etc/passwd'
 expect_rc 0

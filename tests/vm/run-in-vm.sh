@@ -1,0 +1,36 @@
+#!/bin/bash
+# Runs in the test VM (cgroup v2, systemd as PID 1) as a systemd unit: every
+# integration script against the ctrun build on the /ctrun disk, results to
+# /ctrun/results.log, ending with one "N passed, N failed" line for them all.
+cd /ctrun || exit 1
+# Everything to the results file and, for whoever watches the VM, the console.
+exec > >(tee /ctrun/results.log > /dev/console) 2>&1
+echo "vm: kernel $(uname -r), /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup), controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+echo "vm: PID 1 is $(cat /proc/1/comm), system $(systemctl is-system-running)"
+pass=0 fail=0
+for t in /ctrun/integration/[a-z]*.sh; do
+  name=$(basename "$t" .sh)
+  case $name in lib|mk-rootfs|fetch-profiles) continue ;; esac
+  start=$(date +%s)
+  out=$(CTIT_PROGRESS=1 CTRUN_CACHE=/ctrun/cache timeout 300 bash "$t" /ctrun/ctrun /ctrun/test-rootfs 2>/dev/console)
+  last=$(tail -n 1 <<<"$out")
+  echo "== $name ($(( $(date +%s) - start )) s): $last"
+  grep -E "^(FAIL|SKIP)" <<<"$out"
+  if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    pass=$((pass + BASH_REMATCH[1])); fail=$((fail + BASH_REMATCH[2]))
+  else
+    echo "$out" | tail -n 20
+    fail=$((fail + 1))
+  fi
+done
+out=$(/ctrun/bpf_check 2>&1)
+echo "== bpf-devices: $(tail -n 1 <<<"$out")"
+grep "^FAIL" <<<"$out"
+if [[ $(tail -n 1 <<<"$out") =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+  pass=$((pass + BASH_REMATCH[1])); fail=$((fail + BASH_REMATCH[2]))
+else
+  fail=$((fail + 1))
+fi
+echo "$pass passed, $fail failed"
+sync
+sleep 1  # let tee drain

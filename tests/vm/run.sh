@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The integration tests on cgroup v2 with systemd as PID 1: boots a Debian
+# VM under qemu (TCG: this machine has no usable KVM) with the build on a
+# second disk, runs every integration script inside, brings the results
+# back, and ends with their "N passed, N failed".
+#   run.sh CTRUN BUILD_DIR   (env: CTRUN_CACHE=/var/cache/ctrun, VM_TIMEOUT=1500)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+ctrun=$1 build=$2
+cache=${CTRUN_CACHE:-/var/cache/ctrun}
+need=()
+for p in qemu-system-x86 debootstrap e2fsprogs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "vm: installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" > /dev/null
+fi
+bash "$here/mk-image.sh" "$cache/vm"
+bash "$here/../integration/fetch-profiles.sh" "$cache/seccomp-profiles"
+
+work=$(mktemp -d /tmp/ctrun-vm.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+d=$work/data
+mkdir -p "$d/cache"
+cp "$ctrun" "$d/ctrun"
+cp -a "$build/test-rootfs" "$d/test-rootfs"
+cp -a "$here/../integration" "$d/integration"
+cp "$build/tests/bpf_check" "$d/bpf_check"
+cp -a "$cache/seccomp-profiles" "$d/cache/"
+cp "$here/run-in-vm.sh" "$d/run-in-vm.sh"
+truncate -s 256M "$work/data.ext4"
+mkfs.ext4 -q -F -L ctrun -d "$d" "$work/data.ext4"
+
+start=$(date +%s)
+# The root image stays as cached (snapshot=on); the data disk takes the results.
+timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 -nographic -no-reboot -nic none \
+  -kernel "$cache/vm/vmlinuz" -initrd "$cache/vm/initrd.img" \
+  -drive "file=$cache/vm/root.ext4,format=raw,if=virtio,snapshot=on" \
+  -drive "file=$work/data.ext4,format=raw,if=virtio" \
+  -append "root=LABEL=root rw console=ttyS0 quiet systemd.unified_cgroup_hierarchy=1 panic=-1" \
+  > "$work/console.log" 2>&1 || echo "vm: qemu ended with status $?"
+echo "vm: $(( $(date +%s) - start )) s in the VM"
+if ! debugfs -R "cat /results.log" "$work/data.ext4" > "$work/results.log" 2>/dev/null || [ ! -s "$work/results.log" ]; then
+  echo "vm: no results; the console said:"
+  tail -n 40 "$work/console.log"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+cat "$work/results.log"
+last=$(tail -n 1 "$work/results.log")
+[[ $last =~ ^[0-9]+\ passed,\ 0\ failed$ ]]
