@@ -92,7 +92,7 @@ bool Cgroups::make_dir(const std::string& root, const std::string& controller, c
     f = {"create the cgroup " + dir, err, "name", detail};
     return false;
   }
-  dirs_.push_back({dir, controller, slice});
+  dirs_.push_back({dir, controller, slice, dir + "/payload"});
   if (controller == "cpuset") {
     for (const char* file : {"cpuset.cpus", "cpuset.mems"}) write_file(dir + "/" + file, read_file(slice + "/" + file));
   }
@@ -229,6 +229,39 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
     }
     if (!done) return fail_key(s.key, "no cgroup of this host takes it");
   }
+  // The payload cgroups last: a v1 child copies its parent's device list
+  // when it is made.
+  std::vector<std::string> v2_enable;
+  if (plan.v2) {
+    for (const auto& s : plan.settings) {
+      if (std::find(v2_enable.begin(), v2_enable.end(), s.controller) == v2_enable.end()) v2_enable.push_back(s.controller);
+    }
+  }
+  return make_payloads(v2_enable, f);
+}
+
+bool Cgroups::make_payloads(const std::vector<std::string>& v2_enable, Failure& f) {
+  for (const auto& d : dirs_) {
+    if (d.controller.empty() && !v2_enable.empty()) {
+      // The controllers reach the payload too, so that the container sees
+      // its usage (memory.current, pids.current) in its own cgroup.
+      std::string enable;
+      for (const auto& c : v2_enable) enable += "+" + c + " ";
+      if (int rc = write_file(d.path + "/cgroup.subtree_control", enable); rc < 0) {
+        f = {"enable the controllers " + enable + "in " + d.path, -rc, "resources", {}};
+        return false;
+      }
+    }
+    if (mkdir(d.payload.c_str(), 0755) < 0) {
+      f = {"create the cgroup " + d.payload, errno, "resources", {}};
+      return false;
+    }
+    if (d.controller == "cpuset") {
+      for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+        write_file(d.payload + "/" + file, read_file(d.path + "/" + file));
+      }
+    }
+  }
   return true;
 }
 
@@ -236,7 +269,7 @@ int Cgroups::unified_fd() const {
   if (unified_fd_ >= 0) return unified_fd_;
   for (const auto& d : dirs_) {
     if (d.controller.empty()) {
-      const_cast<Cgroups*>(this)->unified_fd_ = open(d.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      const_cast<Cgroups*>(this)->unified_fd_ = open(d.payload.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       return unified_fd_;
     }
   }
@@ -246,7 +279,7 @@ int Cgroups::unified_fd() const {
 std::vector<std::string> Cgroups::v1_tasks_files() const {
   std::vector<std::string> out;
   for (const auto& d : dirs_) {
-    if (!d.controller.empty()) out.push_back(d.path + "/tasks");
+    if (!d.controller.empty()) out.push_back(d.payload + "/tasks");
   }
   return out;
 }
@@ -255,8 +288,8 @@ bool Cgroups::place(pid_t pid, bool v2_only, Failure& f) {
   std::string p = std::to_string(pid);
   for (const auto& d : dirs_) {
     if (v2_only && !d.controller.empty()) continue;
-    if (int rc = write_file(d.path + "/cgroup.procs", p); rc < 0) {
-      f = {"move the container into " + d.path, -rc, "resources", {}};
+    if (int rc = write_file(d.payload + "/cgroup.procs", p); rc < 0) {
+      f = {"move the container into " + d.payload, -rc, "resources", {}};
       return false;
     }
   }
@@ -264,13 +297,18 @@ bool Cgroups::place(pid_t pid, bool v2_only, Failure& f) {
 }
 
 uint64_t Cgroups::oom_kills() const {
+  // v1 counts a kill in the victim's own cgroup (payload), v2's
+  // memory.events also up the tree: the larger of the two.
+  uint64_t n = 0;
   for (const auto& d : dirs_) {
-    if (d.controller == "memory") return field(read_file(d.path + "/memory.oom_control"), "oom_kill");
-    if (d.controller.empty() && exists(d.path + "/memory.events")) {
-      return field(read_file(d.path + "/memory.events"), "oom_kill");
+    for (const auto& dir : {d.payload, d.path}) {
+      if (d.controller == "memory") n = std::max(n, field(read_file(dir + "/memory.oom_control"), "oom_kill"));
+      if (d.controller.empty() && exists(dir + "/memory.events")) {
+        n = std::max(n, field(read_file(dir + "/memory.events"), "oom_kill"));
+      }
     }
   }
-  return 0;
+  return n;
 }
 
 std::vector<std::string> Cgroups::paths() const {
@@ -288,8 +326,10 @@ void Cgroups::destroy() {
   // frozen first, so that nothing forks away between the list and the kill.
   std::vector<pid_t> left;
   for (const auto& d : dirs_) {
-    auto ps = procs(d.path);
-    left.insert(left.end(), ps.begin(), ps.end());
+    for (const auto& dir : {d.payload, d.path}) {
+      auto ps = procs(dir);
+      left.insert(left.end(), ps.begin(), ps.end());
+    }
   }
   if (!left.empty()) {
     bool killed = false;
@@ -303,13 +343,16 @@ void Cgroups::destroy() {
       }
       if (!freezer.empty()) write_file(freezer + "/freezer.state", "FROZEN");
       for (const auto& d : dirs_) {
-        for (pid_t p : procs(d.path)) kill(p, SIGKILL);
+        for (const auto& dir : {d.payload, d.path}) {
+          for (pid_t p : procs(dir)) kill(p, SIGKILL);
+        }
       }
       if (!freezer.empty()) write_file(freezer + "/freezer.state", "THAWED");
     }
     wait_gone(left);
   }
   for (const auto& d : dirs_) {
+    rmdir(d.payload.c_str());
     rmdir(d.path.c_str());
     // The slice goes too when ctrun owns the tree (no systemd) and nothing
     // else is in it.
@@ -337,7 +380,10 @@ void collect_stale(const Host& host, const std::string& slice, const std::string
       int fd = open(lock.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
       bool free = fd < 0 ? errno == ENOENT : flock(fd, LOCK_EX | LOCK_NB) == 0;
       if (fd >= 0) close(fd);  // (a free lock file is the launcher's to remove)
-      if (free) rmdir((dir + "/" + n).c_str());  // only an empty one goes
+      if (free) {  // only empty ones go
+        rmdir((dir + "/" + n + "/payload").c_str());
+        rmdir((dir + "/" + n).c_str());
+      }
     }
     closedir(d);
   }

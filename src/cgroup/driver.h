@@ -59,11 +59,16 @@ class Cgroups {
   std::vector<std::string> paths() const;
 
  private:
+  // The limits sit on the scope; the container runs in scope/payload, which
+  // its cgroup namespace makes its root: whatever it mounts and whatever
+  // capabilities it has, the limits are above what it can reach.
   struct Dir {
-    std::string path;
+    std::string path;        // <root>/<slice>/<scope>: the limits
     std::string controller;  // v1 hierarchy name, or "" for cgroup2
     std::string slice;       // its slice directory
+    std::string payload;     // path + "/payload": the container's processes
   };
+  bool make_payloads(const std::vector<std::string>& v2_enable, Failure& f);
   bool make_dir(const std::string& root, const std::string& controller, const Plan& plan, Failure& f);
   std::vector<Dir> dirs_;
   bool own_slices_ = false;
@@ -71,8 +76,8 @@ class Cgroups {
 };
 
 // Removes empty cgroups of containers that no ctrun runs any more (a
-// SIGKILLed ctrun leaves them): <root>/<slice>/ctrun-NAME.scope whose name
-// lock in state_dir is free.
+// SIGKILLed ctrun leaves them): <root>/<slice>/ctrun-NAME.scope (and its
+// payload) whose name lock in state_dir is free.
 void collect_stale(const Host& host, const std::string& slice, const std::string& state_dir);
 
 }  // namespace ctrun::cgroup

@@ -399,6 +399,13 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   }
   sys.api = true;
   p.mounts.push_back(sys);
+  // On cgroup v2 with a cgroup namespace, /sys/fs/cgroup is the container's
+  // own subtree, read-only: it sees its limits and usage, and can change
+  // nothing (its limits sit on this very cgroup; see CGROUPS in the man page).
+  if (p.cgroups.enabled && p.cgroups.v2 && (p.clone_flags & CLONE_NEWCGROUP) &&
+      !(p.userns.create && !(p.clone_flags & CLONE_NEWNET))) {
+    p.mounts.push_back(fs("cgroup2", "/sys/fs/cgroup", "", kNoSuidDevExec | MOUNT_ATTR_RDONLY));
+  }
   add_dev(p, p.mounts);
   for (size_t i = 0; i < m.devices.size(); ++i) {
     MountStep d = step(MountStep::Kind::device, m.devices[i].path);

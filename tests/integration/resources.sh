@@ -104,6 +104,40 @@ ct "$P" --set namespaces.cgroup=false -- sh -c 'grep -c ctrun-res.scope /proc/se
 check "without a cgroup namespace the container sees no path of its cgroup" test "${OUT:-0}" -ge 1
 no_leaks res
 
+begin cgroupfs-inside
+# cgroup v2: the container's /sys/fs/cgroup is its own cgroup, read-only;
+# its limits sit above it (pids.max 42 is not here: max).
+if ! $v1; then
+  ct "$P" --set resources.pids.max=42 -- sh -c 'cat /sys/fs/cgroup/pids.max; echo 43 > /sys/fs/cgroup/pids.max 2>/dev/null || echo read-only; grep -c . /sys/fs/cgroup/cgroup.procs'
+  expect_rc 0
+  expect_out_match "^max
+read-only
+[0-9]+$"
+fi
+no_leaks res
+
+begin limits-cannot-be-undone
+# Even with CAP_SYS_ADMIN the container cannot raise its limits: it can
+# mount a cgroup hierarchy, but its root is the container's own cgroup
+# (the limits are on the one above), and release_agent (CVE-2022-0492) is
+# out of reach.
+if $v1; then
+  ct "$P" --set resources.memory.max=32M --set resources.memory.swap_max=0 --set 'capabilities.add=[CAP_SYS_ADMIN]' -- sh -c '
+    mkdir -p /tmp/cg && mount -t cgroup -o memory none /tmp/cg && echo mounted
+    echo -1 > /tmp/cg/memory.limit_in_bytes 2>/dev/null
+    echo /bin/true > /tmp/cg/release_agent 2>/dev/null && echo RELEASE-AGENT-WRITTEN
+    x=a; while :; do x="$x$x"; done'
+else
+  ct "$P" --set resources.memory.max=32M --set resources.memory.swap_max=0 --set 'capabilities.add=[CAP_SYS_ADMIN]' -- sh -c '
+    mkdir -p /tmp/cg && mount -t cgroup2 none /tmp/cg && echo mounted
+    echo max > /tmp/cg/memory.max 2>/dev/null
+    x=a; while :; do x="$x$x"; done'
+fi
+expect_rc 137
+expect_out "mounted"
+expect_err "killed by the OOM killer \(memory.max 32M\)"
+no_leaks res
+
 begin refused-limit
 if $v1; then
   ct "$P" --set resources.memory.high=100M

@@ -1,6 +1,9 @@
 // cgroups: reading the host's hierarchies from mountinfo, the manifest's
 // limits in cgroup v1 and v2 terms, and the plan's choices. No root needed.
 #include <doctest/doctest.h>
+#include <sys/mount.h>
+
+#include <algorithm>
 
 #include "cgroup/host.h"
 #include "cgroup/settings.h"
@@ -140,6 +143,10 @@ TEST_CASE("plan: on cgroup v2 the names go through; without cgroups limits are r
   CHECK(u.plan.cgroups.v2);
   CHECK(u.plan.cgroups.slice == "test.slice");
   CHECK(u.plan.cgroups.settings.front().files.front() == "memory.high");
+  // Its own cgroup2 subtree, read-only, at /sys/fs/cgroup.
+  CHECK(std::any_of(u.plan.mounts.begin(), u.plan.mounts.end(), [](const plan::MountStep& s) {
+    return s.source == "cgroup2" && s.target == "/sys/fs/cgroup" && (s.attrs & MOUNT_ATTR_RDONLY);
+  }));
   auto none = plan_on(cgroup::Host{}, "resources:\n  pids: {max: 10}\n");
   CHECK(none.errors.find("resources: this host has no cgroup file system mounted") != std::string::npos);
   CHECK(plan_on(cgroup::Host{}, "").ok);
