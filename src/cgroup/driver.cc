@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "base/fd.h"
+#include "base/locks.h"
 #include "cgroup/bpf_devices.h"
 
 namespace ctrun::cgroup {
@@ -87,6 +88,12 @@ bool Cgroups::make_dir(const std::string& root, const std::string& controller, c
     }
     if (mkdir(dir.c_str(), 0755) == 0) break;
     if (errno == ENOENT) continue;  // another ctrun removed the empty slice just now
+    // Ours by the name lock we hold: an empty one is a killed ctrun's leftover.
+    if (errno == EEXIST && attempt == 0) {
+      rmdir((dir + "/payload").c_str());
+      if (rmdir(dir.c_str()) == 0) continue;
+      errno = EEXIST;
+    }
     int err = errno;
     std::string detail = err == EEXIST ? "a cgroup of that name exists and is in use" : std::string();
     f = {"create the cgroup " + dir, err, "name", detail};
@@ -190,14 +197,19 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
     }
   }
   if (!v1_devices) {
-    // cgroup v2 (or a hybrid host without the v1 controller): a BPF program.
-    int fd = unified_fd();
-    if (fd < 0) {
+    // cgroup v2 (or a hybrid host without the v1 controller): a BPF program
+    // on the scope, above the container's own cgroup.
+    std::string scope;
+    for (const auto& d : dirs_) {
+      if (d.controller.empty()) scope = d.path;
+    }
+    UniqueFd fd(scope.empty() ? -1 : open(scope.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) {
       f = {"restrict the container's devices", 0, "devices", "this host has neither a v1 devices controller nor cgroup2"};
       return false;
     }
     std::string log;
-    if (int rc = attach_device_program(fd, device_program(rules), log); rc < 0) {
+    if (int rc = attach_device_program(fd.get(), device_program(rules), log); rc < 0) {
       f = {"attach the device filter (BPF_PROG_TYPE_CGROUP_DEVICE)", -rc, "devices", log};
       return false;
     }
@@ -376,11 +388,7 @@ void collect_stale(const Host& host, const std::string& slice, const std::string
       if (n.size() <= 12 || n.rfind("ctrun-", 0) != 0 || n.compare(n.size() - 6, 6, ".scope") != 0) continue;
       std::string name = n.substr(6, n.size() - 12);
       // The name lock: a running container holds it (see launch/launcher.cc).
-      std::string lock = state_dir + "/" + name + ".lock";
-      int fd = open(lock.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-      bool free = fd < 0 ? errno == ENOENT : flock(fd, LOCK_EX | LOCK_NB) == 0;
-      if (fd >= 0) close(fd);  // (a free lock file is the launcher's to remove)
-      if (free) {  // only empty ones go
+      if (!flock_held(state_dir + "/" + name + ".lock")) {  // only empty ones go
         rmdir((dir + "/" + n + "/payload").c_str());
         rmdir((dir + "/" + n).c_str());
       }

@@ -33,6 +33,7 @@
 #include <optional>
 
 #include "base/fd.h"
+#include "base/locks.h"
 #include "base/signals.h"
 #include "launch/child.h"
 #include "launch/protocol.h"
@@ -70,7 +71,12 @@ bool ensure_state_dir(const std::string& dir, Failure& f) {
 // locker that finds its file unlinked under it starts over.
 class NameLock {
  public:
-  bool acquire(const std::string& path, const std::string& name, Failure& f) {
+  bool acquire(const std::string& path, const std::string& name, int gc, Failure& f) {
+    flock(gc, LOCK_SH);  // no lock GC meanwhile (see collect_stale_locks)
+    struct Unlock {
+      int fd;
+      ~Unlock() { flock(fd, LOCK_UN); }
+    } unlock{gc};
     for (int attempt = 0; attempt < 100; ++attempt) {
       UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
       if (!fd) {
@@ -106,22 +112,30 @@ class NameLock {
 
 // Lock files of containers whose ctrun was SIGKILLed: unlocked, so nobody
 // runs under them; removed with the same protocol as a normal exit.
-void collect_stale_locks(const std::string& dir) {
+// Stale name locks (of a ctrun killed with SIGKILL) are removed under a
+// global GC lock: exclusive here, shared while a launcher takes its name lock
+// (NameLock), so that no launcher is ever between its open and its flock
+// while a lock is probed, and a probe never makes it fail "already running".
+void collect_stale_locks(const std::string& dir, int gc) {
+  flock(gc, LOCK_EX);
   DIR* d = opendir(dir.c_str());
-  if (!d) return;
-  while (struct dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n.size() <= 5 || n.compare(n.size() - 5, 5, ".lock") != 0) continue;
-    int fd = openat(dirfd(d), n.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) continue;
-    struct stat a, b;
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &a) == 0 && fstatat(dirfd(d), n.c_str(), &b, AT_SYMLINK_NOFOLLOW) == 0 &&
-        a.st_ino == b.st_ino) {
-      unlinkat(dirfd(d), n.c_str(), 0);
+  if (d) {
+    while (struct dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n.size() <= 5 || n.compare(n.size() - 5, 5, ".lock") != 0) continue;
+      if (flock_held(dir + "/" + n)) continue;  // cheap: most are in use
+      int fd = openat(dirfd(d), n.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) continue;
+      struct stat a, b;
+      if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &a) == 0 &&
+          fstatat(dirfd(d), n.c_str(), &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino) {
+        unlinkat(dirfd(d), n.c_str(), 0);
+      }
+      close(fd);
     }
-    close(fd);
+    closedir(d);
   }
-  closedir(d);
+  flock(gc, LOCK_UN);
 }
 
 // Namespaces to join, opened and checked before anything is created: a path
@@ -349,9 +363,13 @@ int launch(const plan::LaunchPlan& p) {
   // non-dumpable, its /proc/PID/exe and mem are closed to it (CVE-2019-5736).
   prctl(PR_SET_DUMPABLE, 0);
   if (!ensure_state_dir(p.state_dir, f)) return report(f), kFailed;
-  collect_stale_locks(p.state_dir);
+  std::string gc_path = p.state_dir + "/.gc.lock";
+  UniqueFd gc(open(gc_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!gc) return report({"open " + gc_path, errno, {}, {}}), kFailed;
+  collect_stale_locks(p.state_dir, gc.get());
   NameLock lock;
-  if (!lock.acquire(p.lock_path, p.name, f)) return report(f), kFailed;
+  if (!lock.acquire(p.lock_path, p.name, gc.get(), f)) return report(f), kFailed;
+  gc.reset();
 
   std::vector<UniqueFd> join_fds;
   if (!open_joins(p, join_fds, f)) return report(f), kFailed;

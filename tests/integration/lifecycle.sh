@@ -96,9 +96,13 @@ for i in $(seq 20); do
 done
 bad_runs=0
 for i in $(seq 20); do
-  wait "${pids[$((i - 1))]}" || bad_runs=$((bad_runs + 1))
-  [ "$(cat "$WORK/par$i.out")" == "par$i
-2" ] || bad_runs=$((bad_runs + 1))
+  rc=0
+  wait "${pids[$((i - 1))]}" || rc=$?
+  if [ "$rc" -ne 0 ] || [ "$(cat "$WORK/par$i.out")" != "par$i
+2" ]; then
+    bad_runs=$((bad_runs + 1))
+    echo "par$i: exit $rc: $(head -c 300 "$WORK/par$i.out")"
+  fi
 done
 check "20 parallel containers ran as themselves ($bad_runs bad)" test "$bad_runs" -eq 0
 for i in $(seq 20); do no_leaks "par$i"; done
