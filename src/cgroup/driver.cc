@@ -23,13 +23,6 @@
 namespace ctrun::cgroup {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 int write_file(const std::string& path, const std::string& value) {
   UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd) return -errno;
@@ -52,7 +45,7 @@ uint64_t field(const std::string& text, const std::string& key) {
 
 std::vector<pid_t> procs(const std::string& dir) {
   std::vector<pid_t> out;
-  std::istringstream in(read_file(dir + "/cgroup.procs"));
+  std::istringstream in(read_text(dir + "/cgroup.procs"));
   for (long p; in >> p;) out.push_back(static_cast<pid_t>(p));
   return out;
 }
@@ -82,8 +75,8 @@ bool Cgroups::make_dir(const std::string& root, const std::string& controller, c
     // could not join it. Both come from the parent.
     if (controller == "cpuset") {
       for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
-        std::string cur = read_file(slice + "/" + file);
-        if (cur.empty() || cur == "\n") write_file(slice + "/" + file, read_file(root + "/" + file));
+        std::string cur = read_text(slice + "/" + file);
+        if (cur.empty() || cur == "\n") write_file(slice + "/" + file, read_text(root + "/" + file));
       }
     }
     if (mkdir(dir.c_str(), 0755) == 0) break;
@@ -101,7 +94,7 @@ bool Cgroups::make_dir(const std::string& root, const std::string& controller, c
   }
   dirs_.push_back({dir, controller, slice, dir + "/payload"});
   if (controller == "cpuset") {
-    for (const char* file : {"cpuset.cpus", "cpuset.mems"}) write_file(dir + "/" + file, read_file(slice + "/" + file));
+    for (const char* file : {"cpuset.cpus", "cpuset.mems"}) write_file(dir + "/" + file, read_text(slice + "/" + file));
   }
   return true;
 }
@@ -270,7 +263,7 @@ bool Cgroups::make_payloads(const std::vector<std::string>& v2_enable, Failure& 
     }
     if (d.controller == "cpuset") {
       for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
-        write_file(d.payload + "/" + file, read_file(d.path + "/" + file));
+        write_file(d.payload + "/" + file, read_text(d.path + "/" + file));
       }
     }
   }
@@ -314,9 +307,9 @@ uint64_t Cgroups::oom_kills() const {
   uint64_t n = 0;
   for (const auto& d : dirs_) {
     for (const auto& dir : {d.payload, d.path}) {
-      if (d.controller == "memory") n = std::max(n, field(read_file(dir + "/memory.oom_control"), "oom_kill"));
+      if (d.controller == "memory") n = std::max(n, field(read_text(dir + "/memory.oom_control"), "oom_kill"));
       if (d.controller.empty() && exists(dir + "/memory.events")) {
-        n = std::max(n, field(read_file(dir + "/memory.events"), "oom_kill"));
+        n = std::max(n, field(read_text(dir + "/memory.events"), "oom_kill"));
       }
     }
   }

@@ -4,14 +4,14 @@
 #include <sstream>
 
 namespace ctrun::cgroup {
-namespace {
-
-std::string slurp(const std::string& path) {
+std::string read_text(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
 }
+
+namespace {
 
 // mountinfo escapes spaces and friends as \ooo.
 std::string unescape(const std::string& s) {
@@ -73,11 +73,11 @@ Host parse_host(std::string_view mountinfo, const std::string& controllers) {
 }
 
 Host read_host() {
-  std::string info = slurp("/proc/self/mountinfo");
+  std::string info = read_text("/proc/self/mountinfo");
   Host probe = parse_host(info, "");
-  std::string controllers = probe.unified.empty() ? "" : slurp(probe.unified + "/cgroup.controllers");
+  std::string controllers = probe.unified.empty() ? "" : read_text(probe.unified + "/cgroup.controllers");
   Host h = parse_host(info, controllers);
-  std::string comm = slurp("/proc/1/comm");
+  std::string comm = read_text("/proc/1/comm");
   h.systemd_pid1 = comm == "systemd\n";
   return h;
 }

@@ -28,4 +28,7 @@ Host read_host();
 
 const char* mode_name(Host::Mode m);
 
+// A small file of cgroupfs or procfs, whole; empty if unreadable.
+std::string read_text(const std::string& path);
+
 }  // namespace ctrun::cgroup

@@ -70,20 +70,39 @@ class Reader {
     return false;
   }
 
-  // A list of strings; null is an empty list.
-  bool strings(const YamlNode& n, const std::string& key, std::vector<std::string>& out) {
+  // Calls item(node, "key[i]") for each entry of a list; null is an empty
+  // list. True when the list and every item were fine.
+  template <class F>
+  bool each(const YamlNode& n, const std::string& key, F item) {
     if (n.is_null()) return true;
     if (n.kind != YamlNode::Kind::seq) {
-      error(n, key, "must be a list of strings");
+      error(n, key, "must be a list");
       return false;
     }
     bool ok = true;
-    for (size_t i = 0; i < n.children.size(); ++i) {
-      std::string s;
-      if (string(n.children[i], key + "[" + std::to_string(i) + "]", s)) out.push_back(s);
-      else ok = false;
-    }
+    for (size_t i = 0; i < n.children.size(); ++i) ok = item(n.children[i], key + "[" + std::to_string(i) + "]") && ok;
     return ok;
+  }
+
+  // errnoRet / defaultErrnoRet belong to an ERRNO or TRACE action.
+  bool attach_ret(Action& a, bool given, uint64_t value, const YamlNode& at, const std::string& key) {
+    if (!given) return true;
+    if (a.kind == Action::Kind::errno_ret || a.kind == Action::Kind::trace) {
+      a.ret = static_cast<int>(value);
+      return true;
+    }
+    error(at, key, "is only meaningful with SCMP_ACT_ERRNO or SCMP_ACT_TRACE");
+    return false;
+  }
+
+  // A list of strings; null is an empty list.
+  bool strings(const YamlNode& n, const std::string& key, std::vector<std::string>& out) {
+    return each(n, key, [&](const YamlNode& item, const std::string& k) {
+      std::string v;
+      if (!string(item, k, v)) return false;
+      out.push_back(v);
+      return true;
+    });
   }
 
   bool action(const YamlNode& n, const std::string& key, Action& out) {
@@ -220,17 +239,12 @@ class Reader {
         have_errno = !v.is_null();
         ok = (v.is_null() || number(v, sub, errno_ret, 4095)) && ok;
       } else if (k == "args") {
-        if (v.is_null()) continue;
-        if (v.kind != YamlNode::Kind::seq) {
-          error(v, sub, "must be a list");
-          ok = false;
-          continue;
-        }
-        for (size_t a = 0; a < v.children.size(); ++a) {
+        ok = each(v, sub, [&](const YamlNode& item, const std::string& ik) {
           ArgCmp c;
-          if (arg(v.children[a], sub + "[" + std::to_string(a) + "]", c)) out.args.push_back(c);
-          else ok = false;
-        }
+          if (!arg(item, ik, c)) return false;
+          out.args.push_back(c);
+          return true;
+        }) && ok;
         if (out.args.size() > 6) {
           error(v, sub, "has more than 6 comparisons");
           ok = false;
@@ -254,15 +268,7 @@ class Reader {
       error(n, key + ".names", "is missing or empty");
       ok = false;
     }
-    if (have_errno) {
-      if (out.action.kind == Action::Kind::errno_ret || out.action.kind == Action::Kind::trace) {
-        out.action.ret = static_cast<int>(errno_ret);
-      } else {
-        error(n, key + ".errnoRet", "is only meaningful with SCMP_ACT_ERRNO or SCMP_ACT_TRACE");
-        ok = false;
-      }
-    }
-    return ok;
+    return attach_ret(out.action, have_errno, errno_ret, n, key + ".errnoRet") && ok;
   }
 
   bool profile(const YamlNode& root, Profile& out) {
@@ -281,62 +287,45 @@ class Reader {
         have_default_errno = !v.is_null();
         ok = (v.is_null() || number(v, k, default_errno, 4095)) && ok;
       } else if (k == "architectures") {
-        if (v.is_null()) continue;
-        if (v.kind != YamlNode::Kind::seq) {
-          error(v, k, "must be a list");
-          ok = false;
-          continue;
-        }
-        for (size_t a = 0; a < v.children.size(); ++a) {
+        ok = each(v, k, [&](const YamlNode& item, const std::string& ik) {
           std::string name;
-          if (arch(v.children[a], k + "[" + std::to_string(a) + "]", name)) listed_arches.push_back(name);
-          else ok = false;
-        }
+          if (!arch(item, ik, name)) return false;
+          listed_arches.push_back(name);
+          return true;
+        }) && ok;
       } else if (k == "archMap") {
         // Docker: the entry of the host's architecture names the others it runs.
-        if (v.is_null()) continue;
-        if (v.kind != YamlNode::Kind::seq) {
-          error(v, k, "must be a list");
-          ok = false;
-          continue;
-        }
-        for (size_t a = 0; a < v.children.size(); ++a) {
-          const YamlNode& e = v.children[a];
-          std::string key = k + "[" + std::to_string(a) + "]";
+        ok = each(v, k, [&](const YamlNode& e, const std::string& key) {
           if (e.kind != YamlNode::Kind::map) {
             error(e, key, "must be a mapping of architecture and subArchitectures");
-            ok = false;
-            continue;
+            return false;
           }
+          bool entry_ok = true;
           std::string main;
           std::vector<std::string> subs;
           for (size_t j = 0; j < e.map_size(); ++j) {
             const std::string& ek = e.key(j).value;
             const YamlNode& ev = e.val(j);
             if (ek == "architecture") {
-              ok = arch(ev, key + ".architecture", main) && ok;
+              entry_ok = arch(ev, key + ".architecture", main) && entry_ok;
             } else if (ek == "subArchitectures") {
-              if (ev.is_null()) continue;
-              if (ev.kind != YamlNode::Kind::seq) {
-                error(ev, key + "." + ek, "must be a list");
-                ok = false;
-                continue;
-              }
-              for (size_t s = 0; s < ev.children.size(); ++s) {
+              entry_ok = each(ev, key + "." + ek, [&](const YamlNode& item, const std::string& ik) {
                 std::string name;
-                if (arch(ev.children[s], key + ".subArchitectures[" + std::to_string(s) + "]", name)) subs.push_back(name);
-                else ok = false;
-              }
+                if (!arch(item, ik, name)) return false;
+                subs.push_back(name);
+                return true;
+              }) && entry_ok;
             } else {
               error(e.key(j), key + "." + ek, "unknown key (architecture, subArchitectures)");
-              ok = false;
+              entry_ok = false;
             }
           }
           if (main == native) {
             listed_arches.push_back(main);
             listed_arches.insert(listed_arches.end(), subs.begin(), subs.end());
           }
-        }
+          return entry_ok;
+        }) && ok;
       } else if (k == "flags") {
         std::vector<std::string> flags;
         if (!strings(v, k, flags)) {
@@ -355,17 +344,12 @@ class Reader {
           }
         }
       } else if (k == "syscalls") {
-        if (v.is_null()) continue;
-        if (v.kind != YamlNode::Kind::seq) {
-          error(v, k, "must be a list");
-          ok = false;
-          continue;
-        }
-        for (size_t r = 0; r < v.children.size(); ++r) {
-          Rule rule_out;
-          if (rule(v.children[r], k + "[" + std::to_string(r) + "]", rule_out)) out.rules.push_back(std::move(rule_out));
-          else ok = false;
-        }
+        ok = each(v, k, [&](const YamlNode& item, const std::string& ik) {
+          Rule r;
+          if (!rule(item, ik, r)) return false;
+          out.rules.push_back(std::move(r));
+          return true;
+        }) && ok;
       } else if (k == "listenerPath" || k == "listenerMetadata") {
         if (!v.is_null() && !(v.kind == YamlNode::Kind::scalar && v.value.empty())) {
           error(root.key(i), k, "needs a seccomp listener, which ctrun does not run");
@@ -382,14 +366,7 @@ class Reader {
       error(root, "defaultAction", "is missing");
       ok = false;
     }
-    if (have_default_errno) {
-      if (out.default_action.kind == Action::Kind::errno_ret || out.default_action.kind == Action::Kind::trace) {
-        out.default_action.ret = static_cast<int>(default_errno);
-      } else {
-        error(root, "defaultErrnoRet", "is only meaningful with SCMP_ACT_ERRNO or SCMP_ACT_TRACE");
-        ok = false;
-      }
-    }
+    ok = attach_ret(out.default_action, have_default_errno, default_errno, root, "defaultErrnoRet") && ok;
     // Only the architectures this host can run are worth a filter section.
     for (const auto& a : listed_arches) {
       if (std::find(out.arches.begin(), out.arches.end(), a) != out.arches.end()) continue;

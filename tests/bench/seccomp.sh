@@ -12,19 +12,14 @@
 # crun on this host needs the same quirks as startup.sh (see there).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 ctrun=${CTRUN_BIN:-$(realpath "${1:-$here/../../build/ctrun}")}
 B=${BENCH_DIR:-/var/tmp/ctrun-bench}
 N=${N:-5000000} ROUNDS=${ROUNDS:-5}
 R=$B/rootfs-seccomp
 
 if [ "${1:-}" != --inner ]; then
-  need=()
-  for p in crun jq busybox-static gcc; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-  done
-  if [ ${#need[@]} -gt 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  fi
+  bench_install crun jq busybox-static gcc
   mkdir -p "$B"
   [ -x "$R/bin/busybox" ] || bash "$here/../integration/mk-rootfs.sh" "$R"
   gcc -O2 -static -o "$R/bin/getppid" "$here/getppid.c"
@@ -54,25 +49,12 @@ name: bench-seccomp
 rootfs: {path: $R}
 process: {args: [/bin/getppid, "$N"]}
 END
-  cgs=()
-  if [ "$(cat /proc/1/comm)" != systemd ] && [ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ]; then
-    for h in systemd unified; do
-      [ -d /sys/fs/cgroup/$h ] || continue
-      mkdir -p "/sys/fs/cgroup/$h/ctrun-bench-$$"; cgs+=("/sys/fs/cgroup/$h/ctrun-bench-$$")
-    done
-  fi
-  rc=0
-  CTRUN_BIN=$ctrun DOCKER_PROFILE=$docker_profile bash -c 'for c in "${@:2}"; do echo $$ > "$c/cgroup.procs"; done
-           exec unshare -m --propagation private bash "$1" --inner' _ "$0" "${cgs[@]}" || rc=$?
-  for c in "${cgs[@]}"; do find "$c" -depth -type d -exec rmdir {} \; ; done
-  exit $rc
+  export DOCKER_PROFILE=${docker_profile:-}
+  bench_reexec "$0"
+  exit
 fi
 
-if [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
-  : > "$B/empty"; mount --bind "$B/empty" /sys/fs/cgroup/unified/cgroup.controllers
-fi
-crun=crun
-[ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ] && crun="crun --cgroup-manager=cgroupfs"
+bench_inner_quirks
 # Rounds interleave the five (ABCDE ABCDE ...) so that a drift of the
 # machine hits all of them alike; each keeps its best round.
 names=(host unconfined ours docker_ctrun docker_crun)

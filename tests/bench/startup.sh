@@ -16,19 +16,14 @@
 #  * runc and crun get an explicit cgroupsPath, never relative to ours.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 ctrun=${CTRUN_BIN:-$(realpath "${1:-$here/../../build/ctrun}")}
 B=${BENCH_DIR:-/var/tmp/ctrun-bench}
 RUNS=${RUNS:-50} WARMUP=${WARMUP:-5}
 R=$B/rootfs
 
 if [ "${1:-}" != --inner ]; then
-  need=()
-  for p in hyperfine crun runc bubblewrap systemd-container jq busybox-static; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-  done
-  if [ ${#need[@]} -gt 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  fi
+  bench_install hyperfine crun runc bubblewrap systemd-container jq busybox-static
   mkdir -p "$B"
   [ -x "$R/bin/busybox" ] || bash "$here/../integration/mk-rootfs.sh" "$R"
   rm -rf "$B/bundle" && mkdir -p "$B/bundle"
@@ -40,28 +35,14 @@ name: bench
 rootfs: {path: $R}
 process: {args: [/bin/true]}
 END
-  cgs=()
-  if [ "$(cat /proc/1/comm)" != systemd ] && [ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ]; then
-    for h in systemd unified; do
-      [ -d /sys/fs/cgroup/$h ] || continue
-      mkdir -p "/sys/fs/cgroup/$h/ctrun-bench-$$"; cgs+=("/sys/fs/cgroup/$h/ctrun-bench-$$")
-    done
-  fi
-  rc=0
-  CTRUN_BIN=$ctrun bash -c 'for c in "${@:2}"; do echo $$ > "$c/cgroup.procs"; done
-           exec unshare -m --propagation private bash "$1" --inner' _ "$0" "${cgs[@]}" || rc=$?
-  for c in "${cgs[@]}"; do find "$c" -depth -type d -exec rmdir {} \; ; done
-  exit $rc
+  bench_reexec "$0"
+  exit
 fi
 
 # --inner: a private mount namespace (and private cgroups where needed).
-if [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
-  : > "$B/empty"; mount --bind "$B/empty" /sys/fs/cgroup/unified/cgroup.controllers
-fi
+bench_inner_quirks
 nspawn="systemd-nspawn -D $R -q"
 [ "$(cat /proc/1/comm)" = systemd ] || nspawn="$nspawn --register=no --keep-unit"
-crun=crun
-[ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ] && crun="crun --cgroup-manager=cgroupfs"
 json=$B/startup.json
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$json" \
   -n floor "unshare --fork --pid --mount --uts --ipc --net --mount-proc chroot $R /bin/true" \

@@ -161,38 +161,38 @@ TEST_CASE("the device allowlist: the container's own nodes") {
 
 #include "cgroup/bpf_devices.h"
 
+namespace {
+
+// Whether the device program allows one access (it must be runnable).
+bool allows(const std::vector<bpf_insn>& prog, char type, unsigned major, unsigned minor, const char* access) {
+  auto r = cgroup::run_device_program(prog, type, major, minor, access);
+  REQUIRE(r.has_value());
+  return *r == 1;
+}
+
+}  // namespace
+
 TEST_CASE("the cgroup v2 device program allows exactly its rules") {
   auto prog = cgroup::device_program(cgroup::default_devices());
-  auto allowed = [&](char type, unsigned major, unsigned minor, const char* access) {
-    auto r = cgroup::run_device_program(prog, type, major, minor, access);
-    REQUIRE(r.has_value());
-    return *r == 1;
-  };
-  CHECK(allowed('c', 1, 3, "rw"));
-  CHECK(allowed('c', 1, 3, "m"));
-  CHECK(allowed('c', 5, 2, "rw"));
-  CHECK(allowed('c', 136, 0, "rw"));
-  CHECK(allowed('c', 136, 4711, "rw"));
-  CHECK_FALSE(allowed('b', 1, 3, "r"));   // the type counts
-  CHECK_FALSE(allowed('b', 8, 0, "r"));   // a disk
-  CHECK_FALSE(allowed('c', 1, 1, "r"));   // /dev/mem
-  CHECK_FALSE(allowed('c', 10, 229, "rw"));
-  CHECK_FALSE(allowed('c', 4, 1, "w"));   // a host tty
+  CHECK(allows(prog, 'c', 1, 3, "rw"));
+  CHECK(allows(prog, 'c', 1, 3, "m"));
+  CHECK(allows(prog, 'c', 5, 2, "rw"));
+  CHECK(allows(prog, 'c', 136, 0, "rw"));
+  CHECK(allows(prog, 'c', 136, 4711, "rw"));
+  CHECK_FALSE(allows(prog, 'b', 1, 3, "r"));   // the type counts
+  CHECK_FALSE(allows(prog, 'b', 8, 0, "r"));   // a disk
+  CHECK_FALSE(allows(prog, 'c', 1, 1, "r"));   // /dev/mem
+  CHECK_FALSE(allows(prog, 'c', 10, 229, "rw"));
+  CHECK_FALSE(allows(prog, 'c', 4, 1, "w"));   // a host tty
   // Access: a read-only rule takes reads only.
   auto ro = cgroup::device_program({{'c', 1, 5, "r"}, {'b', 7, -1, "rw"}});
-  auto ro_allowed = [&](char type, unsigned major, unsigned minor, const char* access) {
-    auto r = cgroup::run_device_program(ro, type, major, minor, access);
-    REQUIRE(r.has_value());
-    return *r == 1;
-  };
-  CHECK(ro_allowed('c', 1, 5, "r"));
-  CHECK_FALSE(ro_allowed('c', 1, 5, "w"));
-  CHECK_FALSE(ro_allowed('c', 1, 5, "m"));
-  CHECK(ro_allowed('b', 7, 0, "rw"));
-  CHECK(ro_allowed('b', 7, 99, "r"));
-  CHECK_FALSE(ro_allowed('b', 7, 0, "m"));
-  CHECK_FALSE(ro_allowed('c', 7, 0, "r"));
+  CHECK(allows(ro, 'c', 1, 5, "r"));
+  CHECK_FALSE(allows(ro, 'c', 1, 5, "w"));
+  CHECK_FALSE(allows(ro, 'c', 1, 5, "m"));
+  CHECK(allows(ro, 'b', 7, 0, "rw"));
+  CHECK(allows(ro, 'b', 7, 99, "r"));
+  CHECK_FALSE(allows(ro, 'b', 7, 0, "m"));
+  CHECK_FALSE(allows(ro, 'c', 7, 0, "r"));
   // No rules: nothing.
-  auto none = cgroup::device_program({});
-  CHECK(cgroup::run_device_program(none, 'c', 1, 3, "r") == 0);
+  CHECK_FALSE(allows(cgroup::device_program({}), 'c', 1, 3, "r"));
 }
