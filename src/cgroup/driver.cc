@@ -99,14 +99,57 @@ bool Cgroups::make_dir(const std::string& root, const std::string& controller, c
   return true;
 }
 
+// systemd put ctrun into the scope: that directory is the container's,
+// delegated. ctrun leaves it for supervisor/ (a cgroup2 directory with
+// processes cannot pass controllers down), hands the scope's controllers to
+// its children, and the payload cgroup is made as usual.
+bool Cgroups::adopt_scope(const Host& host, Failure& f) {
+  std::string own;
+  std::istringstream lines(read_text("/proc/self/cgroup"));
+  for (std::string l; std::getline(lines, l);) {
+    if (l.rfind("0::", 0) == 0) own = l.substr(3);
+  }
+  if (own.empty() || host.unified.empty()) {
+    f = {"find the systemd scope's cgroup", 0, "systemd.register", "ctrun is in no cgroup2 cgroup"};
+    return false;
+  }
+  std::string scope = host.unified + own;
+  std::string supervisor = scope + "/supervisor";
+  if (mkdir(supervisor.c_str(), 0755) < 0 && errno != EEXIST) {
+    f = {"create the cgroup " + supervisor, errno, "systemd.register", {}};
+    return false;
+  }
+  if (int rc = write_file(supervisor + "/cgroup.procs", std::to_string(getpid())); rc < 0) {
+    f = {"move ctrun into " + supervisor, -rc, "systemd.register", {}};
+    return false;
+  }
+  std::string enable;
+  std::istringstream offered(read_text(scope + "/cgroup.controllers"));
+  for (std::string c; offered >> c;) enable += "+" + c + " ";
+  if (!enable.empty()) {
+    if (int rc = write_file(scope + "/cgroup.subtree_control", enable); rc < 0) {
+      f = {"delegate the controllers " + enable + "in " + scope, -rc, "systemd.register", {}};
+      return false;
+    }
+  }
+  dirs_.push_back({scope, "", scope.substr(0, scope.find_last_of('/')), scope + "/payload"});
+  delegated_ = true;
+  return true;
+}
+
 bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
   if (!plan.enabled) return true;
   own_slices_ = !host.systemd_pid1;
+  if (plan.systemd_scope) {
+    if (!adopt_scope(host, f)) return false;
+  }
   auto fail_key = [&](const std::string& key, const std::string& what) {
     f = {"apply " + key, 0, key, what};
     return false;
   };
-  if (plan.v2) {
+  if (plan.systemd_scope) {
+    // the scope exists; systemd applies the limits
+  } else if (plan.v2) {
     if (host.unified.empty()) return fail_key("resources", "this host has no cgroup2 hierarchy");
     // Every controller the settings need must be offered by the root, and
     // is enabled down to the container's cgroup.
@@ -208,7 +251,7 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
     }
   }
 
-  for (const auto& s : plan.settings) {
+  for (const auto& s : plan.systemd_scope ? std::vector<Setting>{} : plan.settings) {
     bool done = false;
     for (const auto& d : dirs_) {
       if (plan.v2 ? !d.controller.empty() : d.controller != s.controller) continue;
@@ -358,6 +401,7 @@ void Cgroups::destroy() {
   }
   for (const auto& d : dirs_) {
     rmdir(d.payload.c_str());
+    if (delegated_) continue;  // systemd removes its scope once ctrun has left it
     rmdir(d.path.c_str());
     // The slice goes too when ctrun owns the tree (no systemd) and nothing
     // else is in it.

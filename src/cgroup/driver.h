@@ -27,6 +27,10 @@ struct Plan {
   // devices[]: path and access ("rwm", "r", ...); numbers read at launch.
   std::vector<std::pair<std::string, std::string>> extra_devices;
   std::string oom_hint;     // "memory.max 64M", for the OOM line
+  // systemd made the scope (and applies the limits as unit properties):
+  // ctrun, already in it, makes supervisor/ and payload/ in the delegated
+  // scope, moves itself into supervisor/, and leaves the scope to systemd.
+  bool systemd_scope = false;
 };
 
 class Cgroups {
@@ -69,6 +73,8 @@ class Cgroups {
     std::string payload;     // path + "/payload": the container's processes
   };
   bool make_payloads(const std::vector<std::string>& v2_enable, Failure& f);
+  bool adopt_scope(const Host& host, Failure& f);
+  bool delegated_ = false;
   bool make_dir(const std::string& root, const std::string& controller, const Plan& plan, Failure& f);
   std::vector<Dir> dirs_;
   bool own_slices_ = false;

@@ -384,7 +384,15 @@ int launch(const plan::LaunchPlan& p) {
   // The cgroups exist, limited, before the child does; it is placed in them
   // while it waits for host_ready, so nothing of it ever runs unlimited.
   // (Declared before the child's guard: destroyed after the child is gone.)
-  cgroup::collect_stale(p.cgroup_host, p.cgroups.slice, p.state_dir);
+  if (p.systemd_scope) {
+    // systemd moves ctrun into the new scope; the container's cgroups are
+    // then made inside it.
+    systemd::ScopeRequest r = p.scope;
+    r.pid = getpid();
+    if (!systemd::start_scope(r, f)) return report(f), kFailed;
+  } else {
+    cgroup::collect_stale(p.cgroup_host, p.cgroups.slice, p.state_dir);
+  }
   cgroup::Cgroups cgroups;
   if (!cgroups.create(p.cgroup_host, p.cgroups, f)) return report(f), kFailed;
 

@@ -37,10 +37,10 @@ void refuse_unsupported(const Manifest& m, const SourceMap& locs, Diagnostics& d
   if (!m.network.dns.empty()) refuse("network.dns", "writes no resolv.conf");
   if (!m.network.hosts.empty()) refuse("network.hosts", "writes no hosts file");
   using manifest::Register;
-  if (m.systemd.register_ == Register::scope || m.systemd.register_ == Register::keep_unit) {
-    refuse("systemd.register", "registers no systemd units");
+  if (m.systemd.register_ == Register::keep_unit) refuse("systemd.register", "does not keep units yet (keep-unit)");
+  if (!m.systemd.properties.empty() && m.systemd.register_ != Register::scope) {
+    refuse("systemd.properties", "passes unit properties only with systemd.register: scope");
   }
-  if (!m.systemd.properties.empty()) refuse("systemd.properties", "registers no systemd units");
   using manifest::Notify;
   if (m.systemd.notify == Notify::exec || m.systemd.notify == Notify::container) {
     refuse("systemd.notify", "forwards no readiness notifications");
@@ -349,6 +349,48 @@ void add_cgroups(const Manifest& m, const SourceMap& locs, const HostFacts& host
                             ? "has no cgroup v1 equivalent (this host runs cgroup v1)"
                             : "needs resources.memory.max on cgroup v1 (which limits memory and swap together)";
       diags.error(locs.at(k), k, why);
+    }
+  }
+  if (m.systemd.register_ == manifest::Register::scope) {
+    // systemd makes the scope and applies the limits as unit properties.
+    if (!c.v2) {
+      diags.error(locs.at("systemd.register"), "systemd.register",
+                  "scope needs a cgroup v2 host in this version of ctrun (this one runs cgroup v1)");
+    }
+    if (!m.resources.cpuset.empty()) {
+      diags.error(locs.at("resources.cpu.cpuset"), "resources.cpu.cpuset",
+                  "not supported yet: this version of ctrun passes no AllowedCPUs to a systemd scope");
+    }
+    c.systemd_scope = true;
+    c.settings.clear();
+    p.systemd_scope = true;
+    p.scope.unit = c.scope;
+    p.scope.slice = c.slice;
+    p.scope.description = "ctrun container " + m.name;
+    using systemd::Property;
+    constexpr uint64_t kInfinity = UINT64_MAX;
+    auto add = [&](const char* name, uint64_t v, const char* key) {
+      Property prop;
+      prop.name = name;
+      prop.type = 't';
+      prop.t = v;
+      prop.key = key;
+      p.scope.properties.push_back(prop);
+    };
+    const auto& r = m.resources;
+    auto bytes = [&](const Size& s) { return s.is_max ? kInfinity : s.bytes; };
+    if (r.memory_max) add("MemoryMax", bytes(*r.memory_max), "resources.memory.max");
+    if (r.memory_high) add("MemoryHigh", bytes(*r.memory_high), "resources.memory.high");
+    if (r.memory_swap_max) add("MemorySwapMax", bytes(*r.memory_swap_max), "resources.memory.swap_max");
+    if (r.cpu_weight) add("CPUWeight", *r.cpu_weight, "resources.cpu.weight");
+    if (r.cpu_max) {
+      add("CPUQuotaPerSecUSec", r.cpu_max->is_max ? kInfinity : static_cast<uint64_t>(r.cpu_max->cpus * 1e6),
+          "resources.cpu.max");
+    }
+    if (r.pids_max) add("TasksMax", r.pids_max->is_max ? kInfinity : r.pids_max->value, "resources.pids.max");
+    if (r.io_weight) add("IOWeight", *r.io_weight, "resources.io.weight");
+    for (const auto& [k, v] : m.systemd.properties) {
+      p.scope.properties.push_back(systemd::typed_property(k, v, "systemd.properties." + k));
     }
   }
   c.devices = cgroup::default_devices();

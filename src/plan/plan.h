@@ -16,6 +16,7 @@
 #include "cgroup/host.h"
 #include "manifest/manifest.h"
 #include "seccomp/compile.h"
+#include "systemd/scope.h"
 
 namespace ctrun::plan {
 
@@ -135,6 +136,10 @@ struct LaunchPlan {
   // child after it has been placed, so that its own cgroup is its root.
   cgroup::Plan cgroups;
   cgroup::Host cgroup_host;
+  // systemd.register: scope: the transient unit to start, with the limits
+  // as its properties (cgroups.systemd_scope is then set too).
+  bool systemd_scope = false;
+  systemd::ScopeRequest scope;
   RootPlan root;
   std::vector<MountStep> mounts;
   bool loopback_up = false;  // network.mode none in a new network namespace

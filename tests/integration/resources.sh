@@ -138,6 +138,39 @@ expect_out "mounted"
 expect_err "killed by the OOM killer \(memory.max 32M\)"
 no_leaks res
 
+begin systemd-scope
+# systemd.register: scope: a transient unit with the limits as properties,
+# the container in its delegated payload cgroup, the unit gone afterwards.
+# Needs systemd as PID 1 on cgroup v2 (the VM stage); elsewhere a clear 125.
+if [ "$(cat /proc/1/comm)" = systemd ] && ! $v1; then
+  F=$WORK/scopeflag
+  mkdir -p "$F"
+  CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set systemd.register=scope \
+    --set resources.memory.max=64M --set resources.pids.max=50 --set "mounts=[{type: bind, source: $F, target: /w}]" \
+    "$P" -- sh -c 'cat /proc/self/cgroup > /w/cgroup; touch /w/ready; sleep 3' &
+  ctr=$!
+  for _ in $(seq 200); do [ -e "$F/ready" ] && break; sleep 0.05; done
+  OUT=$(systemctl show ctrun-res.scope -p ActiveState -p Delegate -p MemoryMax -p TasksMax -p ControlGroup | sort)
+  expect_out "ActiveState=active
+ControlGroup=/machine.slice/ctrun-res.scope
+Delegate=yes
+MemoryMax=67108864
+TasksMax=50"
+  OUT=$(cat "$F/cgroup" /sys/fs/cgroup/machine.slice/ctrun-res.scope/memory.max 2>&1)
+  expect_out "0::/
+67108864"
+  wait "$ctr"; RC=$?
+  expect_rc 0
+  for _ in $(seq 100); do [ -d /sys/fs/cgroup/machine.slice/ctrun-res.scope ] || break; sleep 0.05; done
+  OUT=$(systemctl show ctrun-res.scope -p ActiveState)
+  expect_out "ActiveState=inactive"
+else
+  ct "$P" --set systemd.register=scope
+  expect_rc 125
+  expect_err "systemd.register: scope needs a cgroup v2 host|systemd.register"
+fi
+no_leaks res
+
 begin refused-limit
 if $v1; then
   ct "$P" --set resources.memory.high=100M

@@ -196,3 +196,27 @@ TEST_CASE("the cgroup v2 device program allows exactly its rules") {
   // No rules: nothing.
   CHECK_FALSE(allows(cgroup::device_program({}), 'c', 1, 3, "r"));
 }
+
+TEST_CASE("plan: systemd.register: scope passes the limits as unit properties") {
+  auto u = plan_on(cgroup::parse_host(kUnified, "cpu memory pids"),
+                   "resources:\n  memory: {max: 64M}\n  cpu: {max: 0.5}\n  pids: {max: max}\n"
+                   "systemd:\n  register: scope\n  properties: {CPUWeight: 200, Description: x y}\n");
+  REQUIRE_MESSAGE(u.ok, u.errors);
+  CHECK(u.plan.systemd_scope);
+  CHECK(u.plan.cgroups.systemd_scope);
+  CHECK(u.plan.cgroups.settings.empty());  // systemd writes them
+  CHECK(u.plan.scope.unit == "ctrun-web.scope");
+  CHECK(u.plan.scope.slice == "machine.slice");
+  std::vector<std::string> props;
+  for (const auto& p : u.plan.scope.properties) {
+    props.push_back(p.name + "=" + (p.type == 't' ? std::to_string(p.t) : p.type == 'b' ? (p.b ? "yes" : "no") : p.s));
+  }
+  CHECK(props == std::vector<std::string>{"MemoryMax=67108864", "CPUQuotaPerSecUSec=500000",
+                                          "TasksMax=18446744073709551615", "CPUWeight=200", "Description=x y"});
+  auto v1 = plan_on(cgroup::parse_host(kHybrid, ""), "systemd: {register: scope}\n");
+  CHECK(v1.errors.find("systemd.register: scope needs a cgroup v2 host") != std::string::npos);
+  auto keep = plan_on(cgroup::parse_host(kUnified, ""), "systemd: {register: keep-unit}\n");
+  CHECK(keep.errors.find("systemd.register: not supported yet") != std::string::npos);
+  auto props_alone = plan_on(cgroup::parse_host(kUnified, ""), "systemd: {properties: {CPUWeight: 5}}\n");
+  CHECK(props_alone.errors.find("systemd.properties: not supported yet") != std::string::npos);
+}
