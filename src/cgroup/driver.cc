@@ -313,11 +313,11 @@ bool Cgroups::make_payloads(const std::vector<std::string>& v2_enable, Failure& 
   return true;
 }
 
-int Cgroups::unified_fd() const {
+int Cgroups::unified_fd() {
   if (unified_fd_ >= 0) return unified_fd_;
   for (const auto& d : dirs_) {
     if (d.controller.empty()) {
-      const_cast<Cgroups*>(this)->unified_fd_ = open(d.payload.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      unified_fd_ = open(d.payload.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       return unified_fd_;
     }
   }

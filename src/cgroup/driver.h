@@ -44,7 +44,7 @@ class Cgroups {
   bool create(const Host& host, const Plan& plan, Failure& f);
   // The cgroup2 directory (on a unified or hybrid host), opened for
   // clone3's CLONE_INTO_CGROUP, which needs no migration at all; -1 if none.
-  int unified_fd() const;
+  int unified_fd();
   // Moves pid into the cgroup2 directory (v2_only) or into every one.
   // Writing a pid to cgroup.procs takes the kernel's global threadgroup
   // lock, whose first writer waits for an RCU grace period (10-20 ms here);

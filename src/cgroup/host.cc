@@ -73,10 +73,11 @@ Host parse_host(std::string_view mountinfo, const std::string& controllers) {
 }
 
 Host read_host() {
-  std::string info = read_text("/proc/self/mountinfo");
-  Host probe = parse_host(info, "");
-  std::string controllers = probe.unified.empty() ? "" : read_text(probe.unified + "/cgroup.controllers");
-  Host h = parse_host(info, controllers);
+  Host h = parse_host(read_text("/proc/self/mountinfo"), "");
+  if (!h.unified.empty()) {
+    std::istringstream c(read_text(h.unified + "/cgroup.controllers"));
+    for (std::string w; c >> w;) h.v2_controllers.push_back(w);
+  }
   std::string comm = read_text("/proc/1/comm");
   h.systemd_pid1 = comm == "systemd\n";
   return h;

@@ -29,6 +29,15 @@ Setting one(std::string controller, std::string file, std::string value, std::st
   return s;
 }
 
+// cpuset.cpus and pids.max have the same name and format in v1 and v2.
+void add_same_in_both(const manifest::Manifest::Resources& r, std::vector<Setting>& out) {
+  if (!r.cpuset.empty()) out.push_back(one("cpuset", "cpuset.cpus", r.cpuset, "resources.cpu.cpuset"));
+  if (r.pids_max) {
+    out.push_back(one("pids", "pids.max", r.pids_max->is_max ? "max" : std::to_string(r.pids_max->value),
+                      "resources.pids.max"));
+  }
+}
+
 }  // namespace
 
 std::vector<Setting> v1_settings(const manifest::Manifest::Resources& r, std::vector<std::string>& unsupported) {
@@ -58,11 +67,7 @@ std::vector<Setting> v1_settings(const manifest::Manifest::Resources& r, std::ve
     out.push_back(one("cpu", "cpu.cfs_quota_us", r.cpu_max->is_max ? "-1" : std::to_string(quota_us(r.cpu_max->cpus)),
                    "resources.cpu.max"));
   }
-  if (!r.cpuset.empty()) out.push_back(one("cpuset", "cpuset.cpus", r.cpuset, "resources.cpu.cpuset"));
-  if (r.pids_max) {
-    out.push_back(one("pids", "pids.max", r.pids_max->is_max ? "max" : std::to_string(r.pids_max->value),
-                   "resources.pids.max"));
-  }
+  add_same_in_both(r, out);
   if (r.io_weight) {
     std::string cfq = std::to_string(weight_to_blkio(*r.io_weight)), bfq = std::to_string(weight_to_bfq(*r.io_weight));
     out.push_back({"blkio", {"blkio.weight", "blkio.bfq.weight"}, cfq, "resources.io.weight", {cfq, bfq}});
@@ -84,11 +89,7 @@ std::vector<Setting> v2_settings(const manifest::Manifest::Resources& r) {
                       (r.cpu_max->is_max ? std::string("max") : std::to_string(quota_us(r.cpu_max->cpus))) + " 100000",
                       "resources.cpu.max"));
   }
-  if (!r.cpuset.empty()) out.push_back(one("cpuset", "cpuset.cpus", r.cpuset, "resources.cpu.cpuset"));
-  if (r.pids_max) {
-    out.push_back(one("pids", "pids.max", r.pids_max->is_max ? "max" : std::to_string(r.pids_max->value),
-                   "resources.pids.max"));
-  }
+  add_same_in_both(r, out);
   if (r.io_weight) {
     std::string w = "default " + std::to_string(*r.io_weight);
     out.push_back({"io", {"io.weight", "io.bfq.weight"}, w, "resources.io.weight",

@@ -416,15 +416,4 @@ bool parse_profile(std::string_view text, const std::string& file, Profile& out,
   return diags.error_count() == before;
 }
 
-bool load_profile(const std::string& name, Profile& out, Diagnostics& diags) {
-  if (name == "default") {
-    bool ok = parse_profile(default_profile_text(), "<default profile>", out, diags);
-    out.source = "default";
-    return ok;
-  }
-  std::string text;
-  if (!manifest::read_source_file(name, text, diags, 1u << 20)) return false;
-  return parse_profile(text, name, out, diags);
-}
-
 }  // namespace ctrun::seccomp

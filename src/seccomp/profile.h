@@ -61,7 +61,5 @@ struct Profile {
 std::string_view default_profile_text();
 
 bool parse_profile(std::string_view text, const std::string& file, Profile& out, Diagnostics& diags);
-// `default` or a path to a JSON file.
-bool load_profile(const std::string& name, Profile& out, Diagnostics& diags);
 
 }  // namespace ctrun::seccomp

@@ -33,22 +33,10 @@ const char* kHybrid =
 const char* kUnified = "30 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 "
                        "rw,nsdelegate,memory_recursiveprot\n";
 
-struct Planned {
-  bool ok;
-  plan::LaunchPlan plan;
-  std::string errors;
-};
-
-Planned plan_on(const cgroup::Host& host, const std::string& extra) {
-  auto r = ctrun::testing::read("version: 1\nname: web\nrootfs: {path: /srv/root}\nprocess:\n  args: [/bin/sh]\n" + extra);
-  REQUIRE_MESSAGE(r.valid, r.errors);
+ctrun::testing::Planned plan_on(const cgroup::Host& host, const std::string& extra) {
   plan::HostFacts facts;
   facts.cgroups = host;
-  Planned p;
-  Diagnostics d;
-  p.ok = plan::build_plan(r.m, r.locs, facts, p.plan, d);
-  for (const auto& item : d.items()) p.errors += render(item) + "\n";
-  return p;
+  return ctrun::testing::plan_text(ctrun::testing::web(extra), facts);
 }
 
 }  // namespace

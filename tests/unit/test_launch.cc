@@ -18,21 +18,9 @@ using ctrun::testing::FakeKernel;
 
 namespace {
 
-struct Planned {
-  bool ok = false;
-  plan::LaunchPlan plan;
-  std::string errors;
-};
+using ctrun::testing::Planned;
 
-Planned make_plan(const std::string& text, plan::HostFacts host = {}) {
-  auto r = ctrun::testing::read(text);
-  REQUIRE_MESSAGE(r.valid, r.errors);
-  Planned p;
-  Diagnostics d;
-  p.ok = plan::build_plan(r.m, r.locs, host, p.plan, d);
-  for (const auto& item : d.items()) p.errors += render(item) + "\n";
-  return p;
-}
+Planned make_plan(const std::string& text, plan::HostFacts host = {}) { return ctrun::testing::plan_text(text, host); }
 
 // A manifest named web on /srv/root with `process` keys and more lines.
 std::string text_of(const std::string& process = "", const std::string& rest = "") {

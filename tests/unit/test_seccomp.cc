@@ -309,23 +309,10 @@ TEST_CASE("kernel versions compare numerically") {
 // The capability sets of the plan.
 namespace {
 
-struct CapPlan {
-  bool ok;
-  plan::LaunchPlan plan;
-  std::string errors;
-};
-
-CapPlan plan_with(const std::string& extra, caps::CapSet host_bounding = ~caps::CapSet{0}) {
-  auto r = ctrun::testing::read("version: 1\nname: web\nrootfs: {path: /srv/root}\nprocess:\n  args: [/bin/sh]\n" +
-                                extra);
-  REQUIRE_MESSAGE(r.valid, r.errors);
-  CapPlan p;
+ctrun::testing::Planned plan_with(const std::string& extra, caps::CapSet host_bounding = ~caps::CapSet{0}) {
   plan::HostFacts host;
   host.bounding = host_bounding;
-  Diagnostics d;
-  p.ok = plan::build_plan(r.m, r.locs, host, p.plan, d);
-  for (const auto& item : d.items()) p.errors += render(item) + "\n";
-  return p;
+  return ctrun::testing::plan_text(ctrun::testing::web(extra), host);
 }
 
 }  // namespace
