@@ -177,20 +177,17 @@ int exec_search(const plan::ExecPlan& e, char* const argv[], char* const envp[])
   if (seccomp_early && !load_seccomp(e.seccomp.compiled, f)) fail(f);
   if (!keep_caps_across_setuid(root, e.caps, f)) fail(f);
   if (setgroups(id.groups.size(), id.groups.data()) < 0) fail({"set the supplementary groups", errno, "process.supplementary_groups", {}});
-  if (setgid(id.gid) < 0) {
+  // EINVAL in a user namespace: the id has no mapping.
+  auto id_failure = [&](const char* kind, unsigned value, const char* key, const char* map) {
     int err = errno;
     std::string detail = err == EINVAL && p.userns.create
-                             ? "gid " + std::to_string(id.gid) + " is not mapped in user_namespace.gid_map"
+                             ? std::string(kind) + " " + std::to_string(value) + " is not mapped in " + map
                              : std::string();
-    fail({"set the group id to " + std::to_string(id.gid), err, "process.group", detail});
-  }
-  if (setuid(id.uid) < 0) {
-    int err = errno;
-    std::string detail = err == EINVAL && p.userns.create
-                             ? "uid " + std::to_string(id.uid) + " is not mapped in user_namespace.uid_map"
-                             : std::string();
-    fail({"set the user id to " + std::to_string(id.uid), err, "process.user", detail});
-  }
+    std::string what = std::string("set the ") + (kind[0] == 'u' ? "user" : "group") + " id to " + std::to_string(value);
+    fail({what, err, key, detail});
+  };
+  if (setgid(id.gid) < 0) id_failure("gid", id.gid, "process.group", "user_namespace.gid_map");
+  if (setuid(id.uid) < 0) id_failure("uid", id.uid, "process.user", "user_namespace.uid_map");
   // setuid cleared the death signal; with a shared pid namespace nothing else
   // would take the payload down with ctrun.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
