@@ -335,6 +335,12 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
   Identity id;
   if (!resolve_identity(read_small_file("/etc/passwd"), read_small_file("/etc/group"), p.exec, id, f)) die(sock, f);
 
+  // The parent builds the network meanwhile; the payload starts on it.
+  if (p.network.active()) {
+    Message ready;
+    if (!recv_message(sock, ready) || ready.step != Step::network_ready) _exit(125);
+  }
+
   // The stub and the payload keep only the container's bounding set.
   if (!drop_bounding(p.exec.caps.bounding, f)) die(sock, f);
   // The stub runs ctrun's code: a payload that is root in the container must

@@ -38,6 +38,7 @@
 #include "launch/child.h"
 #include "launch/protocol.h"
 #include "launch/terminal.h"
+#include "net/network.h"
 
 namespace ctrun::launch {
 namespace {
@@ -403,6 +404,9 @@ int launch(const plan::LaunchPlan& p) {
   UniqueFd sock(pair[0]), child_sock(pair[1]);
   SignalGuard signals;
 
+  // Before the child's guard: on a failure the container ends first, then
+  // its moved interfaces come back and the veth goes.
+  net::Network network;
   ChildGuard child;
   int pidfd = -1;
   std::fflush(nullptr);
@@ -441,6 +445,18 @@ int launch(const plan::LaunchPlan& p) {
   }
   root_tree.reset();
 
+  // The network, from here, while the child builds its mounts.
+  if (p.network.active()) {
+    std::string ns = "/proc/" + std::to_string(pid) + "/ns/net";
+    UniqueFd netns(open(ns.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns) return report({"open the container's network namespace", errno, "network.mode", {}}), kFailed;
+    if (!network.setup(p.network, p.name, std::move(netns), f)) return report(f), kFailed;
+    Message ready;
+    ready.step = Step::network_ready;
+    // A child that failed meanwhile is gone: its report is read below.
+    send_message(sock.get(), ready);
+  }
+
   std::unique_ptr<TerminalRelay> tty;
   UniqueFd timer;
   bool running = false, stopping = false, child_done = false;
@@ -458,7 +474,8 @@ int launch(const plan::LaunchPlan& p) {
       case Step::payload_running: running = true; break;
       case Step::payload_exited: status = m.status; break;
       case Step::failed: failure = m; break;
-      case Step::host_ready: break;
+      case Step::host_ready:
+      case Step::network_ready: break;
     }
     if (fd >= 0) close(fd);
   };
@@ -531,6 +548,7 @@ int launch(const plan::LaunchPlan& p) {
     }
   }
   int child_status = child.reap();
+  network.teardown();
   if (tty) tty->drain();
   tty.reset();  // restores the caller's terminal before we print anything
 

@@ -22,6 +22,9 @@ enum class Step : uint32_t {
   payload_exited = 4,
   // child -> parent: setup or exec failed; `status` is ctrun's exit code.
   failed = 5,
+  // parent -> child: the network is built (sent only when the plan has one
+  // to build); the child waits for it before the payload starts.
+  network_ready = 6,
 };
 
 struct Message {

@@ -23,11 +23,14 @@ using plan::MountStep;
 using sys::FileType;
 using sys::Want;
 
+constexpr uint64_t kNoSuidDevExec = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+
 class Builder {
  public:
   Builder(const plan::LaunchPlan& p, sys::Kernel& k, Failure& f, int root_tree)
       : p_(p), k_(k), f_(f), tree_(root_tree) {}
   ~Builder() {
+    if (content_ >= 0) k_.close_fd(content_);
     if (root_ >= 0) k_.close_fd(root_);
     if (tree_ >= 0) k_.close_fd(tree_);
   }
@@ -36,6 +39,7 @@ class Builder {
     // First, before any mount: nothing we mount may propagate to the host
     // (on systemd hosts / is shared), while host mounts still reach us.
     if (int rc = k_.make_mounts_slave(); rc < 0) return fail("make the mount tree private", rc);
+    if (!make_content_fs()) return false;
     if (!make_root()) return false;
     for (const auto& s : p_.mounts) {
       if (!apply(s)) return false;
@@ -71,6 +75,39 @@ class Builder {
       for (int i = 0; i < n; ++i) k.close_fd(fds[i]);
     }
   };
+
+  // The files of `content` steps (resolv.conf, hosts) live in a small tmpfs
+  // of ctrun's, attached below the root at the state directory (a bind is
+  // cloned only from a mount of our namespace); it goes with the old root,
+  // leaving the bound files behind.
+  bool make_content_fs() {
+    size_t bytes = 0;
+    for (const auto& s : p_.mounts) {
+      if (s.kind == MountStep::Kind::content) bytes += s.data.size() + 4096;
+    }
+    if (bytes == 0) return true;
+    int mnt = k_.new_fs("tmpfs", "mode=700,size=" + std::to_string(bytes + 4096), kNoSuidDevExec);
+    if (mnt < 0) return fail("mount a tmpfs for ctrun's files", mnt);
+    content_ = mnt;
+    if (int rc = k_.attach_at(mnt, p_.state_dir); rc < 0) return fail("attach the tmpfs of ctrun's files", rc);
+    return true;
+  }
+
+  bool content(const MountStep& s) {
+    const std::string what = "bind ctrun's " + s.target;
+    const std::string name = "/" + std::to_string(content_files_++);
+    if (int rc = k_.write_file(content_, name, s.data, s.mode); rc < 0) return fail(what, rc, s.key);
+    Fds fds{k_};
+    int file = fds.keep(k_.resolve(content_, name, Want::existing));
+    if (file < 0) return fail(what, file, s.key);
+    int target = fds.keep(target_fd(s, Want::file));
+    if (target < 0) return target_failed(s, what, target);
+    int tree = fds.keep(k_.clone_tree(file, false));
+    if (tree < 0) return fail(what, tree, s.key);
+    if (int rc = k_.set_attrs(tree, MOUNT_ATTR_RDONLY | kNoSuidDevExec, false); rc < 0) return fail(what, rc, s.key);
+    if (int rc = k_.attach(tree, target); rc < 0) return fail(what, rc, s.key);
+    return true;
+  }
 
   bool make_root() {
     const auto& r = p_.root;
@@ -161,6 +198,7 @@ class Builder {
       case MountStep::Kind::readonly:
       case MountStep::Kind::bind_rw: return rebind(s);
       case MountStep::Kind::device: return device(s);
+      case MountStep::Kind::content: return content(s);
     }
     return true;
   }
@@ -297,7 +335,9 @@ class Builder {
   sys::Kernel& k_;
   Failure& f_;
   int root_ = -1;
-  int tree_ = -1;  // the parent's tree of the rootfs, until used
+  int tree_ = -1;
+  int content_ = -1;       // the tmpfs of content steps
+  int content_files_ = 0;  // the parent's tree of the rootfs, until used
 };
 
 }  // namespace

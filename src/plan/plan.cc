@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/sysmacros.h>
+#include <linux/if_link.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "base/text.h"
 #include "base/units.h"
 #include "caps/names.h"
+#include "net/config.h"
 
 namespace ctrun::plan {
 namespace {
@@ -30,12 +32,6 @@ void refuse_unsupported(const Manifest& m, const SourceMap& locs, Diagnostics& d
   };
   if (m.boot) refuse("boot", "runs no init system (boot mode)");
   if (m.namespaces.user.mode == NamespaceMode::Mode::join) refuse("namespaces.user", "joins no user namespaces");
-  using manifest::NetworkMode;
-  if (m.network.mode != NetworkMode::none && m.network.mode != NetworkMode::host) {
-    refuse("network.mode", "supports only network modes none and host");
-  }
-  if (!m.network.dns.empty()) refuse("network.dns", "writes no resolv.conf");
-  if (!m.network.hosts.empty()) refuse("network.hosts", "writes no hosts file");
   using manifest::Register;
   if (m.systemd.register_ == Register::keep_unit) refuse("systemd.register", "does not keep units yet (keep-unit)");
   if (!m.systemd.properties.empty() && m.systemd.register_ != Register::scope) {
@@ -400,6 +396,66 @@ void add_cgroups(const Manifest& m, const SourceMap& locs, const HostFacts& host
   }
 }
 
+// The network keys, resolved: interface names and the link kind's mode.
+void add_network(const Manifest& m, LaunchPlan& p) {
+  using manifest::NetworkMode;
+  const auto& n = m.network;
+  NetworkPlan& out = p.network;
+  out.mode = n.mode;
+  if (!out.active()) return;
+  out.address = n.address;
+  out.gateway = n.gateway;
+  out.host_address = n.host_address;
+  out.inner_if = "eth0";
+  switch (n.mode) {
+    case NetworkMode::bridge:
+      out.bridge = n.bridge;
+      [[fallthrough]];
+    case NetworkMode::veth: out.host_if = net::veth_host_name(m.name); break;
+    case NetworkMode::macvlan: {
+      static const uint32_t kModes[] = {MACVLAN_MODE_PRIVATE, MACVLAN_MODE_VEPA, MACVLAN_MODE_BRIDGE,
+                                        MACVLAN_MODE_PASSTHRU};
+      out.kind = "macvlan";
+      out.kind_mode = kModes[static_cast<int>(n.macvlan_mode)];
+      out.kind_mode_word = manifest::choice_word("network.macvlan_mode", static_cast<int>(n.macvlan_mode));
+      out.parent = n.parent;
+      break;
+    }
+    case NetworkMode::ipvlan: {
+      static const uint32_t kModes[] = {IPVLAN_MODE_L2, IPVLAN_MODE_L3, IPVLAN_MODE_L3S};
+      out.kind = "ipvlan";
+      out.kind_mode = kModes[static_cast<int>(n.ipvlan_mode)];
+      out.kind_mode_word = manifest::choice_word("network.ipvlan_mode", static_cast<int>(n.ipvlan_mode));
+      out.parent = n.parent;
+      break;
+    }
+    case NetworkMode::interface:
+      // The interfaces keep their names; the addresses go on the first.
+      out.interfaces = n.interfaces;
+      out.inner_if = n.interfaces.front();
+      break;
+    case NetworkMode::none:
+    case NetworkMode::host: break;
+  }
+}
+
+// network.dns and network.hosts: files of ctrun's bound read-only over the
+// rootfs's own, which stay untouched underneath.
+void add_network_files(const Manifest& m, LaunchPlan& p) {
+  auto content = [&](const char* target, std::string data, const char* key) {
+    MountStep s = step(MountStep::Kind::content, target);
+    s.data = std::move(data);
+    s.mode = 0644;
+    s.key = key;
+    p.mounts.push_back(s);
+  };
+  if (!m.network.dns.empty()) content("/etc/resolv.conf", net::resolv_conf(m.network.dns), "network.dns");
+  if (!m.network.hosts.empty()) {
+    std::string own = p.hostname.empty() ? m.name : p.hostname;
+    content("/etc/hosts", net::hosts_file(own, m.network.address, m.network.hosts), "network.hosts");
+  }
+}
+
 bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host, LaunchPlan& p, Diagnostics& diags) {
   refuse_unsupported(m, locs, diags);
   check_userns(m, locs, diags);
@@ -407,7 +463,8 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   p.name = m.name;
   add_namespaces(m, p);
   if (p.clone_flags & CLONE_NEWUTS) p.hostname = m.hostname;
-  p.loopback_up = (p.clone_flags & CLONE_NEWNET) && m.network.mode == manifest::NetworkMode::none;
+  p.loopback_up = (p.clone_flags & CLONE_NEWNET) != 0;
+  add_network(m, p);
   p.terminal = m.process.terminal == manifest::Terminal::yes ||
                (m.process.terminal == manifest::Terminal::auto_ && host.stdin_is_tty);
   add_cgroups(m, locs, host, p, diags);
@@ -460,6 +517,7 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   run.api = true;
   p.mounts.push_back(run);
   add_user_mounts(m, p.mounts, locs, diags);
+  add_network_files(m, p);
   add_protection(p, p.mounts);
 
   ExecPlan& e = p.exec;
@@ -497,6 +555,7 @@ const char* kind_word(MountStep::Kind k) {
     case MountStep::Kind::readonly: return "readonly";
     case MountStep::Kind::bind_rw: return "writable";
     case MountStep::Kind::device: return "device";
+    case MountStep::Kind::content: return "content";
   }
   return "?";
 }
@@ -511,6 +570,27 @@ std::string attr_words(uint64_t a) {
 }
 
 }  // namespace
+
+template <typename Line>
+void format_network(const LaunchPlan& p, Line& line) {
+  const NetworkPlan& n = p.network;
+  if (!n.active()) {
+    if (p.loopback_up) line("network: {lo: up}");
+    return;
+  }
+  std::string t = "network: {lo: up, mode: " + manifest::choice_word("network.mode", static_cast<int>(n.mode));
+  if (!n.host_if.empty()) t += ", host: " + n.host_if;
+  if (!n.bridge.empty()) t += ", bridge: " + n.bridge;
+  if (!n.parent.empty()) t += ", " + n.kind + ": {parent: " + n.parent + ", mode: " + n.kind_mode_word + "}";
+  if (!n.interfaces.empty()) t += ", interfaces: [" + join(n.interfaces, ", ") + "]";
+  t += ", inside: " + n.inner_if;
+  std::vector<std::string> a;
+  for (const auto& c : n.address) a.push_back(format_cidr(c));
+  if (!a.empty()) t += ", address: [" + join(a, ", ") + "]";
+  if (n.gateway) t += ", gateway: " + format_ip(*n.gateway);
+  if (n.host_address) t += ", host_address: " + format_cidr(*n.host_address);
+  line(t + "}");
+}
 
 std::string format_plan(const LaunchPlan& p) {
   std::string o = "plan:\n";
@@ -555,13 +635,16 @@ std::string format_plan(const LaunchPlan& p) {
     else if (s.kind == MountStep::Kind::symlink) t += s.target + " -> " + s.source;
     else if (!s.source.empty()) t += s.source + " on " + s.target;
     else t += s.target;
-    if (!s.data.empty() && s.kind != MountStep::Kind::file) t += " (" + s.data + ")";
+    if (!s.data.empty() && s.kind != MountStep::Kind::file && s.kind != MountStep::Kind::content) {
+      t += " (" + s.data + ")";
+    }
+    if (s.kind == MountStep::Kind::content) t += " (" + std::to_string(s.data.size()) + " bytes, from " + s.key + ")";
     if (s.attrs) t += " [" + attr_words(s.attrs) + "]";
     if (s.kind == MountStep::Kind::mknod) t += " " + std::to_string(major(s.dev)) + ":" + std::to_string(minor(s.dev));
     if (s.optional) t += " if present";
     line(t);
   }
-  if (p.loopback_up) line("network: {lo: up}");
+  format_network(p, line);
   line(std::string("terminal: ") + (p.terminal ? "true" : "false"));
   line("exec:");
   std::vector<std::string> args;

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,7 @@ struct MountStep {
     readonly, // bind target onto itself read-only (optional: skipped if absent)
     bind_rw,  // bind target onto itself writable (the hole in a read-only parent)
     device,   // the host's device node `source` made at target (bound in a user namespace)
+    content,  // a read-only file holding `data` bound over target; the rootfs's own file stays as it was
   };
   Kind kind = Kind::fs;
   std::string source;
@@ -125,6 +127,25 @@ struct UserNsPlan {
   uint32_t root_uid = 0, root_gid = 0;
 };
 
+// The network the parent builds between clone and the payload's start,
+// from the host's side (src/net/network.cc). Not `active` for modes none
+// and host: then only the loopback, or nothing, is set up.
+struct NetworkPlan {
+  manifest::NetworkMode mode = manifest::NetworkMode::none;
+  std::string host_if;   // veth, bridge: the host side (net::veth_host_name)
+  std::string inner_if;  // the container's interface the addresses go on
+  std::string bridge;    // bridge: the host bridge the veth joins
+  std::string parent;    // macvlan, ipvlan: the host's lower device
+  std::string kind;      // macvlan, ipvlan: the link kind
+  uint32_t kind_mode = 0;  // IFLA_MACVLAN_MODE or IFLA_IPVLAN_MODE value
+  std::string kind_mode_word;  // its manifest word ("bridge", "l3s")
+  std::vector<std::string> interfaces;  // interface: moved in, and back at the end
+  std::vector<Cidr> address;
+  std::optional<IpAddress> gateway;
+  std::optional<Cidr> host_address;
+  bool active() const { return mode != manifest::NetworkMode::none && mode != manifest::NetworkMode::host; }
+};
+
 struct LaunchPlan {
   std::string name;
   std::string hostname;  // empty: the uts namespace is the host's
@@ -142,7 +163,8 @@ struct LaunchPlan {
   systemd::ScopeRequest scope;
   RootPlan root;
   std::vector<MountStep> mounts;
-  bool loopback_up = false;  // network.mode none in a new network namespace
+  bool loopback_up = false;  // a new network namespace: lo is brought up by the child
+  NetworkPlan network;
   bool terminal = false;
   ExecPlan exec;
   int stop_signal = 15;
