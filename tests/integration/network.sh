@@ -70,7 +70,7 @@ network:
   gateway: 10.231.2.1
   host_address: 10.231.2.1/24
 EOF
-nsx busybox nc -l -p 7000 > "$WORK/got-veth" &
+nsx "$R/bin/busybox" nc -l -p 7000 > "$WORK/got-veth" &
 listener=$!
 ct "$WORK/vethc.yaml" -- sh -c "ip addr show eth0 | grep -o 'inet6\? [0-9a-f.:]*/[0-9]*' | grep -v fe80; ip route | grep default; \
   ping -c1 -W2 10.231.2.1 >/dev/null && echo ping-ok; $(send_to 10.231.2.1 7000 over-veth)"
