@@ -12,7 +12,9 @@ trap 'ip netns del "$NS" 2>/dev/null; cleanup' EXIT
 nsx() { ip netns exec "$NS" "$@"; }
 REAL_CTRUN=$CTRUN
 CTRUN=$WORK/ctrun-in-ns
-printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS" "$REAL_CTRUN" > "$CTRUN"
+# nsenter, not ip netns exec: that one mounts a sysfs of the namespace over
+# /sys, which hides the host's cgroup file systems from ctrun.
+printf '#!/bin/sh\nexec nsenter --net=/run/netns/%s %s "$@"\n' "$NS" "$REAL_CTRUN" > "$CTRUN"
 chmod +x "$CTRUN"
 mkdir -p "$WORK/shared"
 
@@ -58,8 +60,11 @@ wait_file() {
 # foreground container's).
 ct_bg() { CTIT_TOKEN=$TOKEN "$CTRUN" --set "process.env.CTIT_TOKEN=$TOKEN" "$@" >"$WORK/bg.out" 2>"$WORK/bg.err" </dev/null & }
 SHARED="mounts: [{type: bind, source: ./shared, target: /shared}]"
-# A payload that retries a TCP send until the listener is there.
-send_to() { echo "for i in \$(seq 100); do echo $3 | nc -w 1 $1 $2 && exit 0; usleep 100000; done; exit 1"; }
+# TCP through the probe (tests/probe/probe.c): the receiver takes one
+# connection and prints what arrives; the sender retries until the receiver
+# listens (busybox nc has no reliable one-shot mode).
+listen() { echo "probe tcp-recv $1 > /shared/$2"; }
+send_to() { echo "probe tcp-send $1 $2 $3 >/dev/null"; }
 
 begin veth
 manifest vethc <<EOF
@@ -70,7 +75,7 @@ network:
   gateway: 10.231.2.1
   host_address: 10.231.2.1/24
 EOF
-nsx "$R/bin/busybox" nc -l -p 7000 > "$WORK/got-veth" &
+nsx "$R/bin/probe" tcp-recv 7000 > "$WORK/got-veth" &
 listener=$!
 ct "$WORK/vethc.yaml" -- sh -c "ip addr show eth0 | grep -o 'inet6\? [0-9a-f.:]*/[0-9]*' | grep -v fe80; ip route | grep default; \
   ping -c1 -W2 10.231.2.1 >/dev/null && echo ping-ok; $(send_to 10.231.2.1 7000 over-veth)"
@@ -161,7 +166,7 @@ rm -f "$WORK/shared/"*
 "$CTRUN" --set "process.env.CTIT_TOKEN=$TOKEN" "$WORK/killed.yaml" -- sh -c 'echo up > /shared/ready; sleep 60' >/dev/null 2>&1 &
 wrapper=$!
 if wait_file ready; then
-  # The wrapper execs ip, which execs ctrun: $wrapper is ctrun's pid.
+  # The wrapper execs nsenter, which execs ctrun: $wrapper is ctrun's pid.
   kill -9 "$wrapper"
   wait "$wrapper" 2>/dev/null
   check "the veth goes with the namespace" wait_gone ve-killed
@@ -189,7 +194,7 @@ network: {mode: bridge, bridge: br-ct, address: [10.231.1.$c/24], gateway: 10.23
 EOF
 done
 rm -f "$WORK/shared/"*
-ct_bg "$WORK/br2.yaml" -- sh -c 'nc -l -p 7001 > /shared/got-br'
+ct_bg "$WORK/br2.yaml" -- sh -c "$(listen 7001 got-br)"
 bgct=$!
 ct "$WORK/br3.yaml" -- sh -c "ping -c1 -W2 10.231.1.1 >/dev/null && echo gw-ok; $(send_to 10.231.1.2 7001 across-bridge)"
 expect_rc 0
@@ -223,7 +228,7 @@ network: {mode: macvlan, parent: up0, macvlan_mode: bridge, address: [10.231.8.$
 EOF
 done
 rm -f "$WORK/shared/"*
-ct_bg "$WORK/mv2.yaml" -- sh -c 'nc -l -p 7002 > /shared/got-mv'
+ct_bg "$WORK/mv2.yaml" -- sh -c "$(listen 7002 got-mv)"
 bgct=$!
 ct "$WORK/mv3.yaml" -- sh -c "cat /sys/class/net/eth0/uevent | grep -c INTERFACE=eth0; $(send_to 10.231.8.2 7002 across-macvlan)"
 expect_rc 0
@@ -271,7 +276,7 @@ network: {mode: ipvlan, parent: up0, ipvlan_mode: $mode, address: [10.231.10.$c/
 EOF
     done
     rm -f "$WORK/shared/"*
-    ct_bg "$WORK/ipv2.yaml" -- sh -c 'nc -l -p 7003 > /shared/got-ipv'
+    ct_bg "$WORK/ipv2.yaml" -- sh -c "$(listen 7003 got-ipv)"
     bgct=$!
     ct "$WORK/ipv3.yaml" -- sh -c "$(send_to 10.231.10.2 7003 "ipvlan-$mode")"
     expect_rc 0
@@ -354,5 +359,25 @@ ct "$WORK/nodns.yaml" -- cat /etc/resolv.conf
 expect_out "nameserver 192.0.2.53"
 net_clean dns
 net_clean nodns
+
+begin example-web
+# manifests/web.yaml as shipped (on this test's rootfs copy): its httpd,
+# started as user app with CAP_NET_BIND_SERVICE, answers on port 80 over the
+# veth; SIGTERM to ctrun stops it.
+web=$(cd "$(dirname "$0")/../../manifests" && pwd)/web.yaml
+ct_bg --set "rootfs.path=$R" "$web"
+bgct=$!
+page=
+for _ in $(seq 200); do
+  # busybox's nc, not its wget (static glibc: wget crashes outside its tree)
+  page=$(printf 'GET / HTTP/1.0\r\n\r\n' | nsx "$R/bin/busybox" nc -w 2 10.0.3.2 80 2>/dev/null) && break
+  sleep 0.05
+done
+check "the example web server answers over its veth ($(head -c 300 "$WORK/bg.err"))" grep -q "hello from a ctrun container on a veth pair" <<<"$page"
+kill -TERM "$bgct"
+wait "$bgct"
+rc=$?
+check "SIGTERM stops it (exit status $rc)" test "$rc" -eq 143
+net_clean web
 
 finish

@@ -17,8 +17,17 @@
  *   probe caps           CapInh CapPrm CapEff CapBnd CapAmb in hex, one line
  *   probe forks N        forks N children that wait; "M ok" and the errno name
  *                        of the first failure ("none"), then ends them
+ *   probe tcp-send ADDR PORT TEXT  connects (retrying while refused or
+ *                        unreachable, 10 s at most), sends TEXT and a newline,
+ *                        closes its side, prints what comes back; "ok"
+ *   probe tcp-recv PORT  accepts one connection on any address (IPv4 and
+ *                        IPv6), prints what it receives until the peer closes
  */
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -80,6 +89,55 @@ static long int80(long nr, long a, long b, long c) {
   errno = ENOSYS;
   return -1;
 #endif
+}
+
+/* Copies fd to stdout until EOF. */
+static void drain(int fd) {
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) fwrite(buf, 1, (size_t)n, stdout);
+}
+
+static int tcp_send(const char *addr, int port, const char *text) {
+  struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+  struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(port)};
+  int v6 = inet_pton(AF_INET6, addr, &a6.sin6_addr) == 1;
+  if (!v6 && inet_pton(AF_INET, addr, &a4.sin_addr) != 1) return 2;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect(s, v6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a4, v6 ? sizeof a6 : sizeof a4) == 0) {
+      dprintf(s, "%s\n", text);
+      shutdown(s, SHUT_WR);
+      drain(s);
+      printf("ok\n");
+      return 0;
+    }
+    int err = errno;
+    close(s);
+    if (err != ECONNREFUSED && err != ENETUNREACH && err != EHOSTUNREACH) {
+      printf("%s\n", strerrorname_np(err));
+      return 1;
+    }
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  printf("ECONNREFUSED\n");
+  return 1;
+}
+
+static int tcp_recv(int port) {
+  int s = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), off = 0, on = 1;
+  setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_any};
+  if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 1) < 0) {
+    printf("%s\n", strerrorname_np(errno));
+    return 1;
+  }
+  int c = accept(s, NULL, NULL);
+  if (c < 0) return 1;
+  drain(c);
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -210,6 +268,8 @@ int main(int argc, char **argv) {
     printf("%d ok %s\n", made, first);
     return 0;
   }
+  if (!strcmp(verb, "tcp-send") && argc == 5) return tcp_send(argv[2], atoi(argv[3]), argv[4]);
+  if (!strcmp(verb, "tcp-recv") && argc == 3) return tcp_recv(atoi(argv[2]));
   if (!strcmp(verb, "sleep-ignoring") && argc == 3) {
     signal(SIGTERM, SIG_IGN);
     sleep((unsigned)atoi(argv[2]));
