@@ -364,7 +364,8 @@ begin example-web
 # manifests/web.yaml as shipped (on this test's rootfs copy): its httpd,
 # started as user app with CAP_NET_BIND_SERVICE, answers on port 80 over the
 # veth; SIGTERM to ctrun stops it.
-web=$(cd "$(dirname "$0")/../../manifests" && pwd)/web.yaml
+# (tests/integration/../../manifests here; integration/../manifests in the VM)
+web=$(cd "$(dirname "$0")/../../manifests" 2>/dev/null || cd "$(dirname "$0")/../manifests" && pwd)/web.yaml
 ct_bg --set "rootfs.path=$R" "$web"
 bgct=$!
 page=
