@@ -382,7 +382,9 @@ void Cgroups::destroy() {
   if (!left.empty()) {
     bool killed = false;
     for (const auto& d : dirs_) {
-      if (d.controller.empty() && exists(d.path + "/cgroup.kill")) killed = write_file(d.path + "/cgroup.kill", "1") == 0;
+      // In a delegated unit ctrun itself is in supervisor/, beside payload/.
+      const std::string& target = delegated_ ? d.payload : d.path;
+      if (d.controller.empty() && exists(target + "/cgroup.kill")) killed = write_file(target + "/cgroup.kill", "1") == 0;
     }
     if (!killed) {
       std::string freezer;

@@ -31,6 +31,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <sstream>
 
 #include "base/fd.h"
 #include "base/locks.h"
@@ -192,6 +193,37 @@ class ChildGuard {
   pid_t pid_ = -1;
   UniqueFd pidfd_;
   bool reaped_ = false;
+};
+
+// A transient scope of ours. At the end ctrun leaves it for the cgroup it
+// came from and stops it, so that the scope is gone, cgroup and all, when
+// ctrun exits (systemd collects an empty scope by itself too, but later).
+class ScopeGuard {
+ public:
+  bool start(const plan::LaunchPlan& p, Failure& f) {
+    std::istringstream lines(cgroup::read_text("/proc/self/cgroup"));
+    for (std::string l; std::getline(lines, l);) {
+      if (l.rfind("0::", 0) == 0) origin_ = p.cgroup_host.unified + l.substr(3);
+    }
+    systemd::ScopeRequest r = p.scope;
+    r.pid = getpid();
+    if (!systemd::start_scope(r, f)) return false;
+    unit_ = r.unit;
+    return true;
+  }
+  void finish() {
+    if (unit_.empty()) return;
+    std::string unit = std::exchange(unit_, {});
+    std::string pid = std::to_string(getpid());
+    UniqueFd procs(open((origin_ + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+    if (!procs || write(procs.get(), pid.data(), pid.size()) < 0) return;  // still inside: systemd collects it
+    Failure f;
+    if (!systemd::stop_unit(unit, f)) std::fprintf(stderr, "ctrun: warning: %s\n", render(f).substr(7).c_str());
+  }
+  ~ScopeGuard() { finish(); }
+
+ private:
+  std::string unit_, origin_;
 };
 
 // The user namespace maps, written by the parent (root in the host's
@@ -385,12 +417,14 @@ int launch(const plan::LaunchPlan& p) {
   // The cgroups exist, limited, before the child does; it is placed in them
   // while it waits for host_ready, so nothing of it ever runs unlimited.
   // (Declared before the child's guard: destroyed after the child is gone.)
+  ScopeGuard scope;
   if (p.systemd_scope) {
     // systemd moves ctrun into the new scope; the container's cgroups are
     // then made inside it.
-    systemd::ScopeRequest r = p.scope;
-    r.pid = getpid();
-    if (!systemd::start_scope(r, f)) return report(f), kFailed;
+    if (!scope.start(p, f)) return report(f), kFailed;
+  } else if (p.keep_unit) {
+    // ctrun's own service is the container's unit: the limits go on it.
+    if (!systemd::set_unit_properties(p.scope.unit, p.scope.properties, f)) return report(f), kFailed;
   } else {
     cgroup::collect_stale(p.cgroup_host, p.cgroups.slice, p.state_dir);
   }
@@ -555,6 +589,7 @@ int launch(const plan::LaunchPlan& p) {
   // The OOM killer's count, read before the cgroups go.
   uint64_t oom_kills = cgroups.oom_kills();
   cgroups.destroy();
+  scope.finish();
 
   if (failure) {
     report(failure_of(*failure));

@@ -6,6 +6,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <sstream>
 
 #include "manifest/yaml_tree.h"
 #include "plan/plan.h"
@@ -32,6 +33,24 @@ HostFacts read_host_facts() {
   h.cgroups = cgroup::read_host();
   struct utsname u {};
   if (uname(&u) == 0) h.kernel_release = u.release;
+  h.system_bus = h.cgroups.systemd_pid1 && access("/run/dbus/system_bus_socket", F_OK) == 0;
+  // Started by systemd as a service (ExecStart=ctrun ...): the unit, when
+  // ctrun is the only process in its cgroup (a shell wrapping ctrun, or a
+  // test runner's many containers, would share it).
+  if (std::getenv("INVOCATION_ID") && !h.cgroups.unified.empty()) {
+    std::string own;
+    std::istringstream lines(cgroup::read_text("/proc/self/cgroup"));
+    for (std::string l; std::getline(lines, l);) {
+      if (l.rfind("0::", 0) == 0) own = l.substr(3);
+    }
+    std::string unit = own.substr(own.find_last_of('/') + 1);
+    std::string procs = cgroup::read_text(h.cgroups.unified + own + "/cgroup.procs");
+    if (unit.size() > 8 && unit.compare(unit.size() - 8, 8, ".service") == 0 &&
+        procs == std::to_string(getpid()) + "\n") {
+      h.own_unit = unit;
+      h.own_cgroup = own;
+    }
+  }
   return h;
 }
 

@@ -33,9 +33,9 @@ void refuse_unsupported(const Manifest& m, const SourceMap& locs, Diagnostics& d
   if (m.boot) refuse("boot", "runs no init system (boot mode)");
   if (m.namespaces.user.mode == NamespaceMode::Mode::join) refuse("namespaces.user", "joins no user namespaces");
   using manifest::Register;
-  if (m.systemd.register_ == Register::keep_unit) refuse("systemd.register", "does not keep units yet (keep-unit)");
-  if (!m.systemd.properties.empty() && m.systemd.register_ != Register::scope) {
-    refuse("systemd.properties", "passes unit properties only with systemd.register: scope");
+  if (!m.systemd.properties.empty() && m.systemd.register_ != Register::scope &&
+      m.systemd.register_ != Register::keep_unit) {
+    refuse("systemd.properties", "passes unit properties only with systemd.register: scope or keep-unit");
   }
   using manifest::Notify;
   if (m.systemd.notify == Notify::exec || m.systemd.notify == Notify::container) {
@@ -347,20 +347,34 @@ void add_cgroups(const Manifest& m, const SourceMap& locs, const HostFacts& host
       diags.error(locs.at(k), k, why);
     }
   }
-  if (m.systemd.register_ == manifest::Register::scope) {
-    // systemd makes the scope and applies the limits as unit properties.
+  using manifest::Register;
+  Register reg = m.systemd.register_;
+  if (reg == Register::auto_) {
+    // keep-unit when systemd started ctrun as a service, a scope when
+    // systemd's bus is there, the cgroup file system otherwise. Only on
+    // cgroup v2: on v1 hosts ctrun writes its cgroups itself.
+    if (!c.v2) reg = Register::none;
+    else if (!host.own_unit.empty()) reg = Register::keep_unit;
+    else if (host.system_bus) reg = Register::scope;
+    else reg = Register::none;
+  }
+  if (reg == Register::keep_unit && host.own_unit.empty()) {
+    diags.error(locs.at("systemd.register"), "systemd.register",
+                "keep-unit needs ctrun started by a systemd service as its only process (ExecStart=ctrun ..., "
+                "Delegate=yes; see units/ctrun@.service)");
+  }
+  if (reg == Register::scope || reg == Register::keep_unit) {
+    // systemd applies the limits as unit properties.
     if (!c.v2) {
       diags.error(locs.at("systemd.register"), "systemd.register",
-                  "scope needs a cgroup v2 host in this version of ctrun (this one runs cgroup v1)");
-    }
-    if (!m.resources.cpuset.empty()) {
-      diags.error(locs.at("resources.cpu.cpuset"), "resources.cpu.cpuset",
-                  "not supported yet: this version of ctrun passes no AllowedCPUs to a systemd scope");
+                  std::string(reg == Register::scope ? "scope" : "keep-unit") +
+                      " needs a cgroup v2 host in this version of ctrun (this one runs cgroup v1)");
     }
     c.systemd_scope = true;
     c.settings.clear();
-    p.systemd_scope = true;
-    p.scope.unit = c.scope;
+    p.systemd_scope = reg == Register::scope;
+    p.keep_unit = reg == Register::keep_unit;
+    p.scope.unit = p.keep_unit ? host.own_unit : c.scope;
     p.scope.slice = c.slice;
     p.scope.description = "ctrun container " + m.name;
     using systemd::Property;
@@ -385,6 +399,9 @@ void add_cgroups(const Manifest& m, const SourceMap& locs, const HostFacts& host
     }
     if (r.pids_max) add("TasksMax", r.pids_max->is_max ? kInfinity : r.pids_max->value, "resources.pids.max");
     if (r.io_weight) add("IOWeight", *r.io_weight, "resources.io.weight");
+    if (!r.cpuset.empty()) {
+      if (auto cpus = parse_cpu_list(r.cpuset)) p.scope.properties.push_back(systemd::allowed_cpus(*cpus, "resources.cpu.cpuset"));
+    }
     for (const auto& [k, v] : m.systemd.properties) {
       p.scope.properties.push_back(systemd::typed_property(k, v, "systemd.properties." + k));
     }
@@ -621,7 +638,15 @@ std::string format_plan(const LaunchPlan& p) {
   line("lock: " + p.lock_path);
   if (p.cgroups.enabled) {
     std::string t = "cgroups: {host: " + std::string(cgroup::mode_name(p.cgroup_host.mode)) + ", path: " +
-                    p.cgroups.slice + "/" + p.cgroups.scope;
+                    (p.keep_unit ? "<" + p.scope.unit + ">" : p.cgroups.slice + "/" + p.cgroups.scope);
+    if (p.systemd_scope) t += ", systemd: scope";
+    if (p.keep_unit) t += ", systemd: keep-unit";
+    for (const auto& prop : p.scope.properties) {
+      if (prop.type == 't') t += ", " + prop.name + ": " + std::to_string(prop.t);
+      else if (prop.type == 'y') t += ", " + prop.name + ": " + std::to_string(prop.s.size()) + " bytes";
+      else if (prop.type == 'b') t += ", " + prop.name + (prop.b ? ": true" : ": false");
+      else t += ", " + prop.name + ": " + prop.s;
+    }
     for (const auto& s : p.cgroups.settings) t += ", " + s.files.front() + ": " + s.value;
     line(t + "}");
   }

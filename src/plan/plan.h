@@ -33,6 +33,11 @@ struct HostFacts {
   caps::CapSet bounding = ~caps::CapSet{0};  // ctrun's own bounding set
   cgroup::Host cgroups;                      // the host's hierarchies
   std::string kernel_release;                // uname -r
+  // The systemd service ctrun is the only process of (INVOCATION_ID set,
+  // its cgroup2 cgroup a .service holding nothing else): keep-unit's unit.
+  std::string own_unit;
+  std::string own_cgroup;  // that unit's cgroup2 path ("/machine.slice/ctrun@web.service")
+  bool system_bus = false;  // systemd is PID 1 and its bus socket exists
 };
 
 HostFacts read_host_facts();
@@ -157,9 +162,12 @@ struct LaunchPlan {
   // child after it has been placed, so that its own cgroup is its root.
   cgroup::Plan cgroups;
   cgroup::Host cgroup_host;
-  // systemd.register: scope: the transient unit to start, with the limits
-  // as its properties (cgroups.systemd_scope is then set too).
+  // systemd.register, resolved (auto decided): scope starts the transient
+  // unit `scope` with the limits as its properties; keep-unit sets them on
+  // ctrun's own unit (scope.unit). Either way cgroups.systemd_scope is set:
+  // ctrun, in the unit's delegated cgroup, builds supervisor/ and payload/.
   bool systemd_scope = false;
+  bool keep_unit = false;
   systemd::ScopeRequest scope;
   RootPlan root;
   std::vector<MountStep> mounts;

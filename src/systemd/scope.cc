@@ -27,6 +27,7 @@ struct Lib {
   decltype(&sd_bus_process) process = nullptr;
   decltype(&sd_bus_wait) wait = nullptr;
   decltype(&sd_bus_slot_unref) slot_unref = nullptr;
+  decltype(&sd_bus_message_append_array) append_array = nullptr;
 
   bool load() {
     handle = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
@@ -41,7 +42,8 @@ struct Lib {
            sym(close_container, "sd_bus_message_close_container") && sym(call, "sd_bus_call") &&
            sym(read, "sd_bus_message_read") && sym(message_unref, "sd_bus_message_unref") &&
            sym(error_free, "sd_bus_error_free") && sym(match_signal, "sd_bus_match_signal") &&
-           sym(process, "sd_bus_process") && sym(wait, "sd_bus_wait") && sym(slot_unref, "sd_bus_slot_unref");
+           sym(process, "sd_bus_process") && sym(wait, "sd_bus_wait") && sym(slot_unref, "sd_bus_slot_unref") &&
+           sym(append_array, "sd_bus_message_append_array");
   }
 };
 
@@ -63,7 +65,60 @@ int on_job_removed(sd_bus_message* m, void* userdata, sd_bus_error*) {
   return 0;
 }
 
+// One (sv) entry of a property array.
+int append_property(Lib& lib, sd_bus_message* m, const Property& p) {
+  switch (p.type) {
+    case 't': return lib.append(m, "(sv)", p.name.c_str(), "t", p.t);
+    case 'b': return lib.append(m, "(sv)", p.name.c_str(), "b", p.b ? 1 : 0);
+    case 'y': {
+      int rc;
+      if ((rc = lib.open_container(m, 'r', "sv")) < 0 || (rc = lib.append(m, "s", p.name.c_str())) < 0 ||
+          (rc = lib.open_container(m, 'v', "ay")) < 0 || (rc = lib.append_array(m, 'y', p.s.data(), p.s.size())) < 0 ||
+          (rc = lib.close_container(m)) < 0) {
+        return rc;
+      }
+      return lib.close_container(m);
+    }
+    default: return lib.append(m, "(sv)", p.name.c_str(), "s", p.s.c_str());
+  }
+}
+
+// The manifest key of the property systemd's error names, else `fallback`.
+std::string key_of_error(const std::vector<Property>& props, const std::string& what, const std::string& fallback) {
+  for (const auto& p : props) {
+    if (what.find(p.name) != std::string::npos) return p.key;
+  }
+  return fallback;
+}
+
+// Reads the job out of a reply and waits (10 s at most) for its JobRemoved:
+// "done", or what went wrong.
+std::string wait_for_job(Lib& lib, sd_bus* bus, sd_bus_message* reply, JobWait& wait) {
+  const char* job = nullptr;
+  if (lib.read(reply, "o", &job) < 0 || !job) return "no job in systemd's answer";
+  wait.path = job;
+  for (int i = 0; i < 100 && !wait.done; ++i) {
+    int p = lib.process(bus, nullptr);
+    if (p < 0) break;
+    if (p == 0) lib.wait(bus, 100000);  // 0.1 s at most per round
+  }
+  if (!wait.done) return "its job did not end within 10 s";
+  return wait.result == "done" ? wait.result : "its job ended with " + wait.result;
+}
+
 }  // namespace
+
+Property allowed_cpus(const std::vector<unsigned>& cpus, const std::string& key) {
+  Property p;
+  p.name = "AllowedCPUs";
+  p.type = 'y';
+  p.key = key;
+  for (unsigned c : cpus) {
+    if (p.s.size() <= c / 8) p.s.resize(c / 8 + 1, '\0');
+    p.s[c / 8] = static_cast<char>(static_cast<unsigned char>(p.s[c / 8]) | (1u << (c % 8)));
+  }
+  return p;
+}
 
 Property typed_property(const std::string& name, const std::string& value, const std::string& key) {
   Property p;
@@ -83,7 +138,7 @@ Property typed_property(const std::string& name, const std::string& value, const
   return p;
 }
 
-bool start_scope(const ScopeRequest& r, Failure& f) {
+bool start_scope(const ScopeRequest& r, Failure& f, bool retried) {
   Lib lib;
   if (!lib.load()) {
     f = {"register the container with systemd", 0, "systemd.register", "libsystemd.so.0 cannot be loaded"};
@@ -127,9 +182,7 @@ bool start_scope(const ScopeRequest& r, Failure& f) {
                ok(lib.append(c.m, "(sv)", "PIDs", "au", 1, static_cast<uint32_t>(r.pid)));
   for (const auto& p : r.properties) {
     if (!built) break;
-    if (p.type == 't') built = ok(lib.append(c.m, "(sv)", p.name.c_str(), "t", p.t));
-    else if (p.type == 'b') built = ok(lib.append(c.m, "(sv)", p.name.c_str(), "b", p.b ? 1 : 0));
-    else built = ok(lib.append(c.m, "(sv)", p.name.c_str(), "s", p.s.c_str()));
+    built = ok(append_property(lib, c.m, p));
   }
   built = built && ok(lib.close_container(c.m)) && ok(lib.append(c.m, "a(sa(sv))", 0));
   if (!built) {
@@ -138,28 +191,105 @@ bool start_scope(const ScopeRequest& r, Failure& f) {
   }
   if (int call_rc = lib.call(bus, c.m, 0, &c.error, &c.reply); call_rc < 0) {
     std::string what = c.error.message ? c.error.message : std::strerror(-call_rc);
-    // An unknown or malformed property is the manifest's: systemd names it.
-    std::string key = "systemd.register";
-    for (const auto& p : r.properties) {
-      if (what.find(p.name) != std::string::npos) key = p.key;
+    // The scope of a SIGKILLed predecessor (the caller holds the name
+    // lock, so no ctrun runs in it) that systemd has not collected yet.
+    if (!retried && c.error.name && std::strcmp(c.error.name, "org.freedesktop.systemd1.UnitExists") == 0) {
+      Failure stop;
+      if (stop_unit(r.unit, stop)) return start_scope(r, f, true);
     }
-    f = {"start the systemd scope " + r.unit, 0, key, what};
+    // An unknown or malformed property is the manifest's: systemd names it.
+    f = {"start the systemd scope " + r.unit, 0, key_of_error(r.properties, what, "systemd.register"), what};
     return false;
   }
-  const char* job = nullptr;
-  if (lib.read(c.reply, "o", &job) < 0 || !job) {
-    f = {"start the systemd scope " + r.unit, EPROTO, "systemd.register", "no job in systemd's answer"};
+  std::string result = wait_for_job(lib, bus, c.reply, wait);
+  if (result != "done") {
+    f = {"start the systemd scope " + r.unit, 0, "systemd.register", result};
     return false;
   }
-  wait.path = job;
-  for (int i = 0; i < 100 && !wait.done; ++i) {
-    int p = lib.process(bus, nullptr);
-    if (p < 0) break;
-    if (p == 0) lib.wait(bus, 100000);  // 0.1 s at most per round, 10 s in all
+  return true;
+}
+
+bool stop_unit(const std::string& unit, Failure& f) {
+  Lib lib;
+  sd_bus* bus = nullptr;
+  if (!lib.load()) return f = {"stop " + unit, 0, "systemd.register", "libsystemd.so.0 cannot be loaded"}, false;
+  if (int rc = lib.open_system(&bus); rc < 0) return f = {"connect to the system bus", -rc, "systemd.register", {}}, false;
+  struct Cleanup {
+    Lib& lib;
+    sd_bus* bus;
+    sd_bus_message* m = nullptr;
+    sd_bus_message* reply = nullptr;
+    sd_bus_slot* slot = nullptr;
+    sd_bus_error error = SD_BUS_ERROR_NULL;
+    ~Cleanup() {
+      if (slot) lib.slot_unref(slot);
+      if (m) lib.message_unref(m);
+      if (reply) lib.message_unref(reply);
+      lib.error_free(&error);
+      lib.close(bus);
+    }
+  } c{lib, bus};
+  JobWait wait;
+  wait.read = lib.read;
+  lib.match_signal(bus, &c.slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                   "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &wait);
+  int rc = lib.new_call(bus, &c.m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                        "org.freedesktop.systemd1.Manager", "StopUnit");
+  if (rc >= 0) rc = lib.append(c.m, "ss", unit.c_str(), "replace");
+  if (rc >= 0) rc = lib.call(bus, c.m, 0, &c.error, &c.reply);
+  if (rc < 0) {
+    return f = {"stop " + unit, 0, "systemd.register", c.error.message ? c.error.message : std::strerror(-rc)}, false;
   }
-  if (!wait.done || wait.result != "done") {
-    f = {"start the systemd scope " + r.unit, 0, "systemd.register",
-         wait.done ? "its job ended with " + wait.result : "its job did not end within 10 s"};
+  std::string result = wait_for_job(lib, bus, c.reply, wait);
+  if (result != "done") return f = {"stop " + unit, 0, "systemd.register", result}, false;
+  return true;
+}
+
+}  // namespace ctrun::systemd
+
+namespace ctrun::systemd {
+
+bool set_unit_properties(const std::string& unit, const std::vector<Property>& properties, Failure& f) {
+  if (properties.empty()) return true;
+  Lib lib;
+  if (!lib.load()) {
+    f = {"set the limits on " + unit, 0, "systemd.register", "libsystemd.so.0 cannot be loaded"};
+    return false;
+  }
+  sd_bus* bus = nullptr;
+  if (int rc = lib.open_system(&bus); rc < 0) {
+    f = {"connect to the system bus", -rc, "systemd.register", "keep-unit sets the limits through systemd's bus"};
+    return false;
+  }
+  struct Cleanup {
+    Lib& lib;
+    sd_bus* bus;
+    sd_bus_message* m = nullptr;
+    sd_bus_message* reply = nullptr;
+    sd_bus_error error = SD_BUS_ERROR_NULL;
+    ~Cleanup() {
+      if (m) lib.message_unref(m);
+      if (reply) lib.message_unref(reply);
+      lib.error_free(&error);
+      lib.close(bus);
+    }
+  } c{lib, bus};
+  int rc = lib.new_call(bus, &c.m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                        "org.freedesktop.systemd1.Manager", "SetUnitProperties");
+  bool built = rc >= 0 && (rc = lib.append(c.m, "sb", unit.c_str(), 1)) >= 0 &&
+               (rc = lib.open_container(c.m, 'a', "(sv)")) >= 0;
+  for (const auto& p : properties) {
+    if (!built) break;
+    built = (rc = append_property(lib, c.m, p)) >= 0;
+  }
+  built = built && (rc = lib.close_container(c.m)) >= 0;
+  if (!built) {
+    f = {"build the SetUnitProperties call", -rc, "systemd.register", {}};
+    return false;
+  }
+  if (int call_rc = lib.call(bus, c.m, 0, &c.error, &c.reply); call_rc < 0) {
+    std::string what = c.error.message ? c.error.message : std::strerror(-call_rc);
+    f = {"set the limits on " + unit, 0, key_of_error(properties, what, "systemd.register"), what};
     return false;
   }
   return true;

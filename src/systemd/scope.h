@@ -16,7 +16,7 @@ namespace ctrun::systemd {
 
 struct Property {
   std::string name;
-  char type = 's';  // 's' string, 't' uint64, 'b' boolean
+  char type = 's';  // 's' string, 't' uint64, 'b' boolean, 'y' byte array (in s)
   std::string s;
   uint64_t t = 0;
   bool b = false;
@@ -34,7 +34,21 @@ struct ScopeRequest {
 // Starts the scope with `pid` in it (Delegate=yes,
 // CollectMode=inactive-or-failed) and waits for the job's end. A failure
 // says what systemd said and names systemd.register (or the property's key).
-bool start_scope(const ScopeRequest& r, Failure& f);
+// A scope of that name that exists already is stopped first (once): the
+// caller holds the container's name lock, so it is a SIGKILLed
+// predecessor's that systemd has not collected yet.
+bool start_scope(const ScopeRequest& r, Failure& f, bool retried = false);
+
+// Stops a unit and waits for its job: a scope that ctrun has left is gone,
+// cgroup and all, when this returns.
+bool stop_unit(const std::string& unit, Failure& f);
+
+// keep-unit: sets the limits on ctrun's own unit (SetUnitProperties,
+// runtime only), which systemd then applies to the unit's cgroup.
+bool set_unit_properties(const std::string& unit, const std::vector<Property>& properties, Failure& f);
+
+// AllowedCPUs as systemd takes it: a bit mask, CPU 0 in bit 0 of byte 0.
+Property allowed_cpus(const std::vector<unsigned>& cpus, const std::string& key);
 
 // A systemd.properties value typed as the bus wants it: digits -> uint64,
 // true/false -> boolean, anything else -> string.

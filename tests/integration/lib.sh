@@ -85,6 +85,17 @@ no_leaks() {
   ok
 }
 
+# After a SIGKILL of ctrun under systemd (its transient scope): systemd
+# collects the emptied scope by itself, a moment later; wait (5 s at most)
+# before no_leaks looks. Without systemd nothing is waited for.
+wait_collected() {
+  [ "$(cat /proc/1/comm)" = systemd ] || return 0
+  for _ in $(seq 100); do
+    ls -d /sys/fs/cgroup/*.slice/ctrun-"$1".scope >/dev/null 2>&1 || return 0
+    sleep 0.05
+  done
+}
+
 finish() {
   echo "$pass passed, $fail failed"
   [ "$fail" -eq 0 ]

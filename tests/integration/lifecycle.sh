@@ -84,6 +84,7 @@ process: {args: [/bin/true]}
 EOF2
 ct "$WORK/other.yaml"
 expect_rc 0
+wait_collected svc
 no_leaks svc
 no_leaks other
 

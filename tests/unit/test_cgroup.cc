@@ -33,9 +33,12 @@ const char* kHybrid =
 const char* kUnified = "30 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 "
                        "rw,nsdelegate,memory_recursiveprot\n";
 
-ctrun::testing::Planned plan_on(const cgroup::Host& host, const std::string& extra) {
+ctrun::testing::Planned plan_on(const cgroup::Host& host, const std::string& extra, const std::string& own_unit = "",
+                                bool bus = false) {
   plan::HostFacts facts;
   facts.cgroups = host;
+  facts.own_unit = own_unit;
+  facts.system_bus = bus;
   return ctrun::testing::plan_text(ctrun::testing::web(extra), facts);
 }
 
@@ -203,8 +206,56 @@ TEST_CASE("plan: systemd.register: scope passes the limits as unit properties") 
                                           "TasksMax=18446744073709551615", "CPUWeight=200", "Description=x y"});
   auto v1 = plan_on(cgroup::parse_host(kHybrid, ""), "systemd: {register: scope}\n");
   CHECK(v1.errors.find("systemd.register: scope needs a cgroup v2 host") != std::string::npos);
-  auto keep = plan_on(cgroup::parse_host(kUnified, ""), "systemd: {register: keep-unit}\n");
-  CHECK(keep.errors.find("systemd.register: not supported yet") != std::string::npos);
   auto props_alone = plan_on(cgroup::parse_host(kUnified, ""), "systemd: {properties: {CPUWeight: 5}}\n");
   CHECK(props_alone.errors.find("systemd.properties: not supported yet") != std::string::npos);
+  // AllowedCPUs: a bit mask, CPU 0 in bit 0 of byte 0.
+  auto cpus = plan_on(cgroup::parse_host(kUnified, "cpuset"), "resources:\n  cpu: {cpuset: \"0,2-3,9\"}\nsystemd: {register: scope}\n");
+  REQUIRE_MESSAGE(cpus.ok, cpus.errors);
+  REQUIRE(cpus.plan.scope.properties.size() == 1);
+  CHECK(cpus.plan.scope.properties[0].name == "AllowedCPUs");
+  CHECK(cpus.plan.scope.properties[0].type == 'y');
+  CHECK(cpus.plan.scope.properties[0].s == std::string("\x0d\x02", 2));
+}
+
+TEST_CASE("plan: systemd.register: keep-unit sets the limits on ctrun's own service") {
+  auto none = plan_on(cgroup::parse_host(kUnified, ""), "systemd: {register: keep-unit}\n");
+  CHECK(none.errors.find("systemd.register: keep-unit needs ctrun started by a systemd service as its only process") !=
+        std::string::npos);
+  auto k = plan_on(cgroup::parse_host(kUnified, "memory"),
+                   "resources:\n  memory: {max: 64M}\nsystemd: {register: keep-unit, properties: {CPUWeight: 7}}\n",
+                   "ctrun@web.service");
+  REQUIRE_MESSAGE(k.ok, k.errors);
+  CHECK(k.plan.keep_unit);
+  CHECK_FALSE(k.plan.systemd_scope);
+  CHECK(k.plan.cgroups.systemd_scope);  // the unit's cgroup, delegated: supervisor/ and payload/
+  CHECK(k.plan.cgroups.settings.empty());
+  CHECK(k.plan.scope.unit == "ctrun@web.service");
+  REQUIRE(k.plan.scope.properties.size() == 2);
+  CHECK(k.plan.scope.properties[0].name == "MemoryMax");
+  CHECK(k.plan.scope.properties[1].name == "CPUWeight");
+  CHECK(plan::format_plan(k.plan).find("cgroups: {host: unified, path: <ctrun@web.service>, systemd: keep-unit, "
+                                       "MemoryMax: 67108864, CPUWeight: 7}") != std::string::npos);
+  auto v1 = plan_on(cgroup::parse_host(kHybrid, ""), "systemd: {register: keep-unit}\n", "ctrun@web.service");
+  CHECK(v1.errors.find("systemd.register: keep-unit needs a cgroup v2 host") != std::string::npos);
+}
+
+TEST_CASE("plan: systemd.register: auto picks keep-unit, a scope, or the cgroup file system") {
+  auto unified = cgroup::parse_host(kUnified, "memory");
+  auto service = plan_on(unified, "", "ctrun@web.service", true);
+  REQUIRE(service.ok);
+  CHECK(service.plan.keep_unit);
+  auto bus = plan_on(unified, "", "", true);
+  REQUIRE(bus.ok);
+  CHECK(bus.plan.systemd_scope);
+  CHECK(bus.plan.scope.unit == "ctrun-web.scope");
+  auto bare = plan_on(unified, "");
+  REQUIRE(bare.ok);
+  CHECK_FALSE(bare.plan.systemd_scope);
+  CHECK_FALSE(bare.plan.keep_unit);
+  // On cgroup v1 ctrun writes its cgroups itself, whatever systemd runs.
+  auto v1 = plan_on(cgroup::parse_host(kHybrid, ""), "", "ctrun@web.service", true);
+  REQUIRE(v1.ok);
+  CHECK_FALSE(v1.plan.systemd_scope);
+  CHECK_FALSE(v1.plan.keep_unit);
+  CHECK_FALSE(v1.plan.cgroups.systemd_scope);
 }

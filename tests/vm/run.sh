@@ -27,6 +27,7 @@ cp "$ctrun" "$d/ctrun"
 cp -a "$build/test-rootfs" "$d/test-rootfs"
 cp -a "$here/../integration" "$d/integration"
 cp -a "$here/../../manifests" "$d/manifests"  # examples the integration tests run
+cp -a "$here/../../units" "$d/units"          # and the unit files
 cp "$build/tests/bpf_check" "$d/bpf_check"
 cp -a "$cache/seccomp-profiles" "$d/cache/"
 cp "$here/run-in-vm.sh" "$d/run-in-vm.sh"

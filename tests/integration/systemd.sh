@@ -1,0 +1,123 @@
+# systemd.register auto and keep-unit, and units/ctrun@.service. With
+# systemd as PID 1 on cgroup v2 (the VM stage): auto makes a scope when run
+# from a shell, keeps the unit when systemd starts ctrun as a service; the
+# unit file starts and stops a container. Elsewhere (this host: no systemd,
+# cgroup v1): auto writes the cgroup file system and keep-unit is a 125;
+# what was not tested is printed as SKIP, not counted.
+source "$(dirname "$0")/lib.sh"
+R=$(fresh_rootfs sd)
+F=$WORK/flags
+mkdir -p "$F"
+manifest sd <<EOF2
+rootfs: {path: $R}
+mounts: [{type: bind, source: $F, target: /w}]
+process: {args: [/bin/true]}
+EOF2
+P=$WORK/sd.yaml
+systemd=false
+[ "$(cat /proc/1/comm)" = systemd ] && [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && systemd=true
+wait_file() {
+  for _ in $(seq 200); do [ -e "$1" ] && return 0; sleep 0.05; done
+  return 1
+}
+
+begin auto-from-a-shell
+rm -f "$F"/*
+CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set resources.memory.max=64M "$P" \
+  -- sh -c 'touch /w/ready; while [ ! -e /w/stop ]; do usleep 20000; done' &
+ctr=$!
+wait_file "$F/ready" || bad "the container did not start"
+if $systemd; then
+  # A transient scope with the limit as a unit property.
+  OUT=$(systemctl show ctrun-sd.scope -p ActiveState -p MemoryMax -p ControlGroup | sort)
+  expect_out "ActiveState=active
+ControlGroup=/machine.slice/ctrun-sd.scope
+MemoryMax=67108864"
+else
+  # The cgroup file system, written by ctrun itself.
+  check "auto without systemd: ctrun's own cgroup (devices)" test -d /sys/fs/cgroup/devices/machine.slice/ctrun-sd.scope/payload
+fi
+touch "$F/stop"
+wait "$ctr"; RC=$?
+expect_rc 0
+check "nothing of ctrun-sd.scope is left when ctrun returns" sh -c '! ls -d /sys/fs/cgroup/*.slice/ctrun-sd.scope /sys/fs/cgroup/*/*.slice/ctrun-sd.scope 2>/dev/null'
+no_leaks sd
+
+begin keep-unit
+if $systemd; then
+  # Under systemd-run as the service's only process: keep-unit puts the
+  # limits on the service and the container in its payload cgroup.
+  rm -f "$F"/*
+  systemd-run --quiet --unit=ctit-keep-$$ -p Delegate=yes --setenv=CTIT_TOKEN=$TOKEN \
+    "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set systemd.register=keep-unit --set resources.memory.max=48M "$P" \
+    -- sh -c 'touch /w/ready; while [ ! -e /w/stop ]; do usleep 20000; done'
+  wait_file "$F/ready" || bad "the container did not start"
+  cg=$(systemctl show ctit-keep-$$.service -p ControlGroup --value)
+  OUT=$(systemctl show ctit-keep-$$.service -p MemoryMax --value; cat "/sys/fs/cgroup$cg/memory.max"; ls "/sys/fs/cgroup$cg" | grep -E '^(payload|supervisor)$')
+  expect_out "50331648
+50331648
+payload
+supervisor"
+  check "no scope of its own" test ! -d /sys/fs/cgroup/machine.slice/ctrun-sd.scope
+  touch "$F/stop"
+  for _ in $(seq 200); do systemctl is-active --quiet ctit-keep-$$.service || break; sleep 0.05; done
+  check "the service's cgroup is gone" test ! -d "/sys/fs/cgroup$cg"
+  systemctl reset-failed ctit-keep-$$.service 2>/dev/null
+
+  # auto picks keep-unit in the same situation.
+  rm -f "$F"/*
+  systemd-run --quiet --unit=ctit-auto-$$ -p Delegate=yes --setenv=CTIT_TOKEN=$TOKEN \
+    "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$P" -- sh -c 'touch /w/ready; while [ ! -e /w/stop ]; do usleep 20000; done'
+  wait_file "$F/ready" || bad "the container did not start"
+  cg=$(systemctl show ctit-auto-$$.service -p ControlGroup --value)
+  check "auto under a service: the container in the service's payload" test -d "/sys/fs/cgroup$cg/payload"
+  check "auto under a service: no scope" test ! -d /sys/fs/cgroup/machine.slice/ctrun-sd.scope
+  touch "$F/stop"
+  for _ in $(seq 200); do systemctl is-active --quiet ctit-auto-$$.service || break; sleep 0.05; done
+  systemctl reset-failed ctit-auto-$$.service 2>/dev/null
+else
+  ct "$P" --set systemd.register=keep-unit
+  expect_rc 125
+  expect_err "systemd.register: keep-unit needs ctrun started by a systemd service as its only process"
+  echo "SKIP keep-unit: no systemd as PID 1 on cgroup v2 here (tested in the VM stage; not counted)"
+fi
+no_leaks sd
+
+begin unit-file
+# units/ctrun@.service as shipped: start, the container in the unit's
+# payload, stop (SIGTERM to ctrun, stop.signal to the container), gone.
+unit=$(cd "$(dirname "$0")/../../units" 2>/dev/null || cd "$(dirname "$0")/../units" && pwd)/ctrun@.service
+if $systemd && [ -f "$unit" ] && [ ! -e /etc/systemd/system/ctrun@.service ] && [ ! -e /usr/local/bin/ctrun ]; then
+  cp "$CTRUN" /usr/local/bin/ctrun
+  cp "$unit" /etc/systemd/system/ctrun@.service
+  mkdir -p /etc/ctrun
+  cat > "/etc/ctrun/ctit$$.yaml" <<EOF2
+version: 1
+name: ctit$$
+rootfs: {path: $R}
+mounts: [{type: bind, source: $F, target: /w}]
+process: {args: [/bin/sh, -c, "touch /w/ready; exec sleep 600"], env: {CTIT_TOKEN: $TOKEN}}
+EOF2
+  systemctl daemon-reload
+  rm -f "$F"/*
+  systemctl start "ctrun@ctit$$"
+  wait_file "$F/ready" || bad "the unit's container did not start: $(systemctl status "ctrun@ctit$$" 2>&1 | tail -5)"
+  cg=$(systemctl show "ctrun@ctit$$" -p ControlGroup --value)
+  OUT=$(systemctl is-active "ctrun@ctit$$")
+  expect_out "active"
+  # auto under the unit: keep-unit, the container in the unit's payload.
+  check "the container in the unit's payload ($cg)" grep -q . "/sys/fs/cgroup$cg/payload/cgroup.procs"
+  check "no scope of its own" test ! -d "/sys/fs/cgroup/machine.slice/ctrun-ctit$$.scope"
+  systemctl stop "ctrun@ctit$$"
+  OUT=$(systemctl is-active "ctrun@ctit$$")
+  expect_out "inactive"
+  check "the unit's cgroup is gone" test ! -d "/sys/fs/cgroup$cg"
+  rm -f /etc/systemd/system/ctrun@.service /usr/local/bin/ctrun "/etc/ctrun/ctit$$.yaml"
+  rmdir /etc/ctrun 2>/dev/null
+  systemctl daemon-reload
+  no_leaks "ctit$$"
+else
+  echo "SKIP unit-file: needs systemd as PID 1 on cgroup v2 and no installed ctrun (the VM stage; not counted)"
+fi
+
+finish
