@@ -397,7 +397,9 @@ void add_cgroups(const Manifest& m, const SourceMap& locs, const HostFacts& host
       add("CPUQuotaPerSecUSec", r.cpu_max->is_max ? kInfinity : static_cast<uint64_t>(r.cpu_max->cpus * 1e6),
           "resources.cpu.max");
     }
-    if (r.pids_max) add("TasksMax", r.pids_max->is_max ? kInfinity : r.pids_max->value, "resources.pids.max");
+    // ctrun itself (in supervisor/) is one task of the unit: the container
+    // keeps the pids.max it asked for.
+    if (r.pids_max) add("TasksMax", r.pids_max->is_max ? kInfinity : r.pids_max->value + 1, "resources.pids.max");
     if (r.io_weight) add("IOWeight", *r.io_weight, "resources.io.weight");
     if (!r.cpuset.empty()) {
       if (auto cpus = parse_cpu_list(r.cpuset)) p.scope.properties.push_back(systemd::allowed_cpus(*cpus, "resources.cpu.cpuset"));

@@ -237,6 +237,9 @@ bool stop_unit(const std::string& unit, Failure& f) {
                         "org.freedesktop.systemd1.Manager", "StopUnit");
   if (rc >= 0) rc = lib.append(c.m, "ss", unit.c_str(), "replace");
   if (rc >= 0) rc = lib.call(bus, c.m, 0, &c.error, &c.reply);
+  // An emptied scope may be collected by systemd before the call arrives:
+  // then it is gone already, which is what was asked.
+  if (rc < 0 && c.error.name && std::strcmp(c.error.name, "org.freedesktop.systemd1.NoSuchUnit") == 0) return true;
   if (rc < 0) {
     return f = {"stop " + unit, 0, "systemd.register", c.error.message ? c.error.message : std::strerror(-rc)}, false;
   }

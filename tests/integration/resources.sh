@@ -155,7 +155,7 @@ if [ "$(cat /proc/1/comm)" = systemd ] && ! $v1; then
 ControlGroup=/machine.slice/ctrun-res.scope
 Delegate=yes
 MemoryMax=67108864
-TasksMax=50"
+TasksMax=51"
   OUT=$(cat "$F/cgroup" /sys/fs/cgroup/machine.slice/ctrun-res.scope/memory.max 2>&1)
   expect_out "0::/
 67108864"

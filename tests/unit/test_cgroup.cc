@@ -208,6 +208,12 @@ TEST_CASE("plan: systemd.register: scope passes the limits as unit properties") 
   CHECK(v1.errors.find("systemd.register: scope needs a cgroup v2 host") != std::string::npos);
   auto props_alone = plan_on(cgroup::parse_host(kUnified, ""), "systemd: {properties: {CPUWeight: 5}}\n");
   CHECK(props_alone.errors.find("systemd.properties: not supported yet") != std::string::npos);
+  // ctrun's own process is one task of the scope: TasksMax is pids.max + 1.
+  auto pids = plan_on(cgroup::parse_host(kUnified, "pids"), "resources:\n  pids: {max: 50}\nsystemd: {register: scope}\n");
+  REQUIRE_MESSAGE(pids.ok, pids.errors);
+  REQUIRE(pids.plan.scope.properties.size() == 1);
+  CHECK(pids.plan.scope.properties[0].name == "TasksMax");
+  CHECK(pids.plan.scope.properties[0].t == 51);
   // AllowedCPUs: a bit mask, CPU 0 in bit 0 of byte 0.
   auto cpus = plan_on(cgroup::parse_host(kUnified, "cpuset"), "resources:\n  cpu: {cpuset: \"0,2-3,9\"}\nsystemd: {register: scope}\n");
   REQUIRE_MESSAGE(cpus.ok, cpus.errors);
