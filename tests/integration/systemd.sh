@@ -23,19 +23,24 @@ wait_file() {
 
 begin auto-from-a-shell
 rm -f "$F"/*
-CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set resources.memory.max=64M "$P" \
+CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set resources.memory.max=64M --set resources.cpu.cpuset=0 "$P" \
   -- sh -c 'touch /w/ready; while [ ! -e /w/stop ]; do usleep 20000; done' &
 ctr=$!
 wait_file "$F/ready" || bad "the container did not start"
 if $systemd; then
   # A transient scope with the limit as a unit property.
-  OUT=$(systemctl show ctrun-sd.scope -p ActiveState -p MemoryMax -p ControlGroup | sort)
+  OUT=$(systemctl show ctrun-sd.scope -p ActiveState -p MemoryMax -p ControlGroup -p AllowedCPUs | sort)
   expect_out "ActiveState=active
+AllowedCPUs=0
 ControlGroup=/machine.slice/ctrun-sd.scope
 MemoryMax=67108864"
+  OUT=$(cat /sys/fs/cgroup/machine.slice/ctrun-sd.scope/cpuset.cpus 2>&1)
+  expect_out "0"
 else
   # The cgroup file system, written by ctrun itself.
   check "auto without systemd: ctrun's own cgroup (devices)" test -d /sys/fs/cgroup/devices/machine.slice/ctrun-sd.scope/payload
+  OUT=$(cat /sys/fs/cgroup/cpuset/machine.slice/ctrun-sd.scope/cpuset.cpus 2>&1)
+  expect_out "0"
 fi
 touch "$F/stop"
 wait "$ctr"; RC=$?
