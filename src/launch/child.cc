@@ -17,6 +17,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -89,6 +91,41 @@ bool open_console(int sock, std::string& slave_path, Failure& f) {
   close(master);
   if (!ok) {
     f = {"hand the terminal to ctrun", EPIPE, "process.terminal", {}};
+    return false;
+  }
+  return true;
+}
+
+// systemd.notify: container. The socket the payload reports to, bound in
+// the container's /run/host, which then becomes read-only (sending to a
+// socket needs no writable mount); the fd goes to the parent, which reads it.
+bool open_notify_socket(int sock, Failure& f) {
+  const char* path = plan::NotifyPlan::kGuestSocket;
+  int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int one = 1;
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, path, sizeof a.sun_path - 1);
+  if (s < 0 || setsockopt(s, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0 ||
+      bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0 || chmod(path, 0666) < 0) {
+    f = {"create the notify socket " + std::string(path), errno, "systemd.notify", {}};
+    return false;
+  }
+  int tree = open_tree(AT_FDCWD, "/run/host", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  struct mount_attr ro {};
+  ro.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+  if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0 ||
+      move_mount(tree, "", AT_FDCWD, "/run/host", MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+    f = {"make /run/host read-only", errno, "systemd.notify", {}};
+    return false;
+  }
+  close(tree);
+  Message m;
+  m.step = Step::notify_socket;
+  bool ok = send_message(sock, m, s);
+  close(s);
+  if (!ok) {
+    f = {"hand the notify socket to ctrun", EPIPE, "systemd.notify", {}};
     return false;
   }
   return true;
@@ -331,6 +368,7 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
 
   std::string console;
   if (p.terminal && !open_console(sock, console, f)) die(sock, f);
+  if (p.notify.mode == plan::NotifyPlan::Mode::container && !open_notify_socket(sock, f)) die(sock, f);
 
   Identity id;
   if (!resolve_identity(read_small_file("/etc/passwd"), read_small_file("/etc/group"), p.exec, id, f)) die(sock, f);

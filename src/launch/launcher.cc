@@ -40,6 +40,7 @@
 #include "launch/protocol.h"
 #include "launch/terminal.h"
 #include "net/network.h"
+#include "systemd/notify.h"
 
 namespace ctrun::launch {
 namespace {
@@ -194,6 +195,52 @@ class ChildGuard {
   UniqueFd pidfd_;
   bool reaped_ = false;
 };
+
+// One message from the container's notify socket, or nullopt when none is
+// queued. Messages are dropped (an empty string returned, so the caller
+// reads on) when they are too long, carry no credentials, or come from a
+// live process outside the container's mount namespace; fds sent along are
+// closed unread. A sender that has exited already cannot be placed (by pid,
+// the only handle the credentials give) and is heard: short-lived senders
+// such as `systemd-notify --ready` are the common case, and a process
+// outside the container reaches the socket only through /proc/PID/root of a
+// container process, which takes ptrace rights over it.
+std::optional<std::string> read_guest_message(int fd, ino_t container_mnt) {
+  char buf[systemd::kMaxNotifyMessage + 1];
+  union {
+    char space[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * 16)];
+    cmsghdr align;
+  } control;
+  iovec iov{buf, sizeof buf};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control.space;
+  mh.msg_controllen = sizeof control.space;
+  ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+  if (n < 0) return errno == EINTR ? std::optional<std::string>("") : std::nullopt;
+  const ucred* cred = nullptr;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level != SOL_SOCKET) continue;
+    if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(ucred))) {
+      cred = reinterpret_cast<const ucred*>(CMSG_DATA(c));
+    } else if (c->cmsg_type == SCM_RIGHTS) {
+      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int got;
+        std::memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+        close(got);
+      }
+    }
+  }
+  if (static_cast<size_t>(n) > systemd::kMaxNotifyMessage || !cred || cred->pid <= 0) return std::string();
+  struct stat st;
+  if (stat(("/proc/" + std::to_string(cred->pid) + "/ns/mnt").c_str(), &st) == 0 ? st.st_ino != container_mnt
+                                                                                   : errno != ENOENT) {
+    return std::string();
+  }
+  return std::string(buf, static_cast<size_t>(n));
+}
 
 // A transient scope of ours. At the end ctrun leaves it for the cgroup it
 // came from and stops it, so that the scope is gone, cgroup and all, when
@@ -491,6 +538,38 @@ int launch(const plan::LaunchPlan& p) {
     send_message(sock.get(), ready);
   }
 
+  // systemd.notify: ctrun's own state to the service manager, and the
+  // container's socket (container mode) once the child hands it over.
+  const plan::NotifyPlan& np = p.notify;
+  auto tell = [&](const std::string& text) {
+    if (np.mode != plan::NotifyPlan::Mode::none && !np.upstream.empty()) systemd::notify_send(np.upstream, text);
+  };
+  UniqueFd guest;
+  systemd::GuestNotify guest_state;
+  ino_t container_mnt = 0;
+  if (struct stat st; stat(("/proc/" + std::to_string(pid) + "/ns/mnt").c_str(), &st) == 0) container_mnt = st.st_ino;
+  UniqueFd watchdog;
+  if (np.watchdog_usec > 0 && !np.upstream.empty()) {
+    watchdog.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    struct itimerspec its {};
+    uint64_t half = np.watchdog_usec / 2;
+    its.it_value.tv_sec = its.it_interval.tv_sec = static_cast<time_t>(half / 1000000);
+    its.it_value.tv_nsec = its.it_interval.tv_nsec = static_cast<long>(half % 1000000) * 1000;
+    if (half == 0) its.it_value.tv_nsec = its.it_interval.tv_nsec = 1000;
+    timerfd_settime(watchdog.get(), 0, &its, nullptr);
+  }
+  tell("STATUS=Starting container " + p.name + ".");
+
+  // Everything the container has queued on its notify socket, passed on.
+  auto read_guest = [&] {
+    if (!guest) return;
+    while (auto msg = read_guest_message(guest.get(), container_mnt)) {
+      std::string forward = systemd::filter_guest_message(*msg, p.name, guest_state);
+      if (forward.find("READY=1") != std::string::npos) forward += "STATUS=Container " + p.name + " ready.\n";
+      if (!forward.empty()) tell(forward.substr(0, forward.size() - 1));  // without the last newline
+    }
+  };
+
   std::unique_ptr<TerminalRelay> tty;
   UniqueFd timer;
   bool running = false, stopping = false, child_done = false;
@@ -505,7 +584,16 @@ int launch(const plan::LaunchPlan& p) {
         if (!child_done) tty = std::make_unique<TerminalRelay>(UniqueFd(fd));
         else close(fd);
         return;
-      case Step::payload_running: running = true; break;
+      case Step::notify_socket:
+        guest.reset(fd);  // read in the loop, and once more at the end
+        return;
+      case Step::payload_running:
+        running = true;
+        if (np.mode == plan::NotifyPlan::Mode::exec) tell("READY=1\nSTATUS=Container " + p.name + " running.");
+        if (np.mode == plan::NotifyPlan::Mode::container) {
+          tell("STATUS=Container " + p.name + " started, waiting for its READY=1.");
+        }
+        break;
       case Step::payload_exited: status = m.status; break;
       case Step::failed: failure = m; break;
       case Step::host_ready:
@@ -522,6 +610,8 @@ int launch(const plan::LaunchPlan& p) {
         {timer ? timer.get() : -1, POLLIN, 0},
         {tty && tty->stdin_open() ? STDIN_FILENO : -1, POLLIN, 0},
         {tty && master_open ? tty->master() : -1, POLLIN, 0},
+        {guest ? guest.get() : -1, POLLIN, 0},
+        {watchdog ? watchdog.get() : -1, POLLIN, 0},
     };
     if (poll(all, std::size(all), -1) < 0) {
       if (errno == EINTR) continue;
@@ -550,6 +640,7 @@ int launch(const plan::LaunchPlan& p) {
             continue;
           }
           stopping = true;
+          tell("STOPPING=1\nSTATUS=Stopping container " + p.name + ".");
           child.signal(p.stop_signal);
           timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
           struct itimerspec its {};
@@ -567,6 +658,11 @@ int launch(const plan::LaunchPlan& p) {
       child.signal(SIGKILL);
       timer.reset();
     }
+    if (all[6].revents & POLLIN) read_guest();
+    if (all[7].revents & POLLIN) {
+      uint64_t ticks;
+      if (read(watchdog.get(), &ticks, sizeof ticks) == sizeof ticks) tell("WATCHDOG=1");
+    }
     if (all[1].revents & POLLIN) child_done = true;
   }
 
@@ -581,6 +677,9 @@ int launch(const plan::LaunchPlan& p) {
       if (poll(&pfd, 1, 0) <= 0) break;
     }
   }
+  // What the container said last (it may have ended right after), and a
+  // socket that arrived with the child's last messages.
+  read_guest();
   int child_status = child.reap();
   network.teardown();
   if (tty) tty->drain();

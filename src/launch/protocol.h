@@ -25,6 +25,9 @@ enum class Step : uint32_t {
   // parent -> child: the network is built (sent only when the plan has one
   // to build); the child waits for it before the payload starts.
   network_ready = 6,
+  // child -> parent: the container's notify socket (SCM_RIGHTS), bound at
+  // /run/host/notify (systemd.notify: container).
+  notify_socket = 7,
 };
 
 struct Message {

@@ -33,6 +33,12 @@ HostFacts read_host_facts() {
   h.cgroups = cgroup::read_host();
   struct utsname u {};
   if (uname(&u) == 0) h.kernel_release = u.release;
+  if (const char* n = std::getenv("NOTIFY_SOCKET"); n && *n) h.notify_socket = n;
+  // The watchdog is ctrun's when WATCHDOG_PID is unset or names it.
+  if (const char* w = std::getenv("WATCHDOG_USEC"); w && *w) {
+    const char* wp = std::getenv("WATCHDOG_PID");
+    if (!wp || std::strtoll(wp, nullptr, 10) == getpid()) h.watchdog_usec = std::strtoull(w, nullptr, 10);
+  }
   h.system_bus = h.cgroups.systemd_pid1 && access("/run/dbus/system_bus_socket", F_OK) == 0;
   // Started by systemd as a service (ExecStart=ctrun ...): the unit, when
   // ctrun is the only process in its cgroup (a shell wrapping ctrun, or a

@@ -37,10 +37,6 @@ void refuse_unsupported(const Manifest& m, const SourceMap& locs, Diagnostics& d
       m.systemd.register_ != Register::keep_unit) {
     refuse("systemd.properties", "passes unit properties only with systemd.register: scope or keep-unit");
   }
-  using manifest::Notify;
-  if (m.systemd.notify == Notify::exec || m.systemd.notify == Notify::container) {
-    refuse("systemd.notify", "forwards no readiness notifications");
-  }
 }
 
 // What a new user namespace cannot be combined with: the namespaces it
@@ -484,6 +480,17 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   if (p.clone_flags & CLONE_NEWUTS) p.hostname = m.hostname;
   p.loopback_up = (p.clone_flags & CLONE_NEWNET) != 0;
   add_network(m, p);
+  // systemd.notify: auto is exec in app mode (boot mode will make it container).
+  using manifest::Notify;
+  using NM = NotifyPlan::Mode;
+  switch (m.systemd.notify) {
+    case Notify::auto_:
+    case Notify::exec: p.notify.mode = NM::exec; break;
+    case Notify::container: p.notify.mode = NM::container; break;
+    case Notify::none: p.notify.mode = NM::none; break;
+  }
+  p.notify.upstream = host.notify_socket;
+  p.notify.watchdog_usec = p.notify.mode == NM::none ? 0 : host.watchdog_usec;
   p.terminal = m.process.terminal == manifest::Terminal::yes ||
                (m.process.terminal == manifest::Terminal::auto_ && host.stdin_is_tty);
   add_cgroups(m, locs, host, p, diags);
@@ -535,6 +542,14 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   MountStep run = fs("tmpfs", "/run", "mode=755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
   run.api = true;
   p.mounts.push_back(run);
+  if (p.notify.mode == NotifyPlan::Mode::container) {
+    // The notify socket's directory; the child binds the socket there after
+    // pivot_root, then makes the directory read-only.
+    MountStep host_dir = step(MountStep::Kind::mkdir, "/run/host");
+    host_dir.mode = 0755;
+    host_dir.key = "systemd.notify";
+    p.mounts.push_back(host_dir);
+  }
   add_user_mounts(m, p.mounts, locs, diags);
   add_network_files(m, p);
   add_protection(p, p.mounts);
@@ -542,6 +557,10 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   ExecPlan& e = p.exec;
   e.argv = m.process.args;
   e.env = build_env(m, host, p.terminal, e.path_var);
+  if (p.notify.mode == NotifyPlan::Mode::container) {
+    e.env.push_back(std::string("NOTIFY_SOCKET=") + NotifyPlan::kGuestSocket);
+    std::sort(e.env.begin(), e.env.end());
+  }
   e.cwd = m.process.cwd;
   e.user = m.process.user;
   e.group = m.process.group;
@@ -672,6 +691,12 @@ std::string format_plan(const LaunchPlan& p) {
     line(t);
   }
   format_network(p, line);
+  if (p.notify.mode != NotifyPlan::Mode::none) {
+    static const char* kNotify[] = {"none", "exec", "container"};
+    line(std::string("notify: {mode: ") + kNotify[static_cast<int>(p.notify.mode)] +
+         ", upstream: " + (p.notify.upstream.empty() ? "none" : p.notify.upstream) +
+         (p.notify.watchdog_usec ? ", watchdog_usec: " + std::to_string(p.notify.watchdog_usec) : "") + "}");
+  }
   line(std::string("terminal: ") + (p.terminal ? "true" : "false"));
   line("exec:");
   std::vector<std::string> args;

@@ -38,6 +38,8 @@ struct HostFacts {
   std::string own_unit;
   std::string own_cgroup;  // that unit's cgroup2 path ("/machine.slice/ctrun@web.service")
   bool system_bus = false;  // systemd is PID 1 and its bus socket exists
+  std::string notify_socket;   // $NOTIFY_SOCKET: ctrun runs as a Type=notify service
+  uint64_t watchdog_usec = 0;  // $WATCHDOG_USEC, when it is meant for ctrun
 };
 
 HostFacts read_host_facts();
@@ -151,6 +153,17 @@ struct NetworkPlan {
   bool active() const { return mode != manifest::NetworkMode::none && mode != manifest::NetworkMode::host; }
 };
 
+// systemd.notify, resolved: what ctrun tells the service manager, and when.
+struct NotifyPlan {
+  enum class Mode { none, exec, container };
+  Mode mode = Mode::none;
+  std::string upstream;        // the manager's socket ($NOTIFY_SOCKET); may be empty
+  uint64_t watchdog_usec = 0;  // WATCHDOG=1 every half of this
+  // container: the container's socket, made by the child after pivot_root;
+  // the payload finds it in $NOTIFY_SOCKET.
+  static constexpr const char* kGuestSocket = "/run/host/notify";
+};
+
 struct LaunchPlan {
   std::string name;
   std::string hostname;  // empty: the uts namespace is the host's
@@ -173,6 +186,7 @@ struct LaunchPlan {
   std::vector<MountStep> mounts;
   bool loopback_up = false;  // a new network namespace: lo is brought up by the child
   NetworkPlan network;
+  NotifyPlan notify;
   bool terminal = false;
   ExecPlan exec;
   int stop_signal = 15;

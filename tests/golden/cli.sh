@@ -33,8 +33,8 @@ expect validate-extra-command 2 "no command after --" -- "$ctrun" validate "$goo
 expect missing-file 125 "^$tmp/nope.yaml: cannot open: No such file or directory" -- "$ctrun" validate "$tmp/nope.yaml"
 expect directory 125 "not a regular file" -- "$ctrun" validate "$tmp"
 # Keys whose executor is not built yet are refused with their position.
-expect plan-unsupported 125 "all-keys.yaml:[0-9]+:[0-9]+: systemd.notify: not supported yet" -- "$ctrun" validate --plan "$good"
-expect run-unsupported 125 "all-keys.yaml:[0-9]+:[0-9]+: systemd.notify: not supported yet" -- "$ctrun" "$good"
+expect plan-unsupported 125 "all-keys.yaml:[0-9]+:[0-9]+: systemd.properties: not supported yet" -- "$ctrun" validate --plan "$good"
+expect run-unsupported 125 "all-keys.yaml:[0-9]+:[0-9]+: systemd.properties: not supported yet" -- "$ctrun" "$good"
 expect run-verb 125 "systemd.properties: not supported yet" -- "$ctrun" run "$good" -- /bin/echo --help
 expect run-bad-manifest 125 "bad-size.yaml:6:5: resources.memory.max" -- "$ctrun" "$data/bad/bad-size.yaml"
 

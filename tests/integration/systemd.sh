@@ -80,6 +80,25 @@ supervisor"
   touch "$F/stop"
   for _ in $(seq 200); do systemctl is-active --quiet ctit-auto-$$.service || break; sleep 0.05; done
   systemctl reset-failed ctit-auto-$$.service 2>/dev/null
+
+  # Type=notify with systemd.notify: container: activating until the
+  # container's own READY=1, active after; exec: active once it runs.
+  rm -f "$F"/*
+  systemd-run --quiet --no-block --unit=ctit-notify-$$ -p Type=notify -p NotifyAccess=main -p Delegate=yes \
+    --setenv=CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set systemd.notify=container "$P" \
+    -- sh -c 'touch /w/ready; while [ ! -e /w/go ]; do usleep 20000; done; probe notify-send "STATUS=warm\nREADY=1" >/dev/null; \
+              while [ ! -e /w/stop ]; do usleep 20000; done'
+  wait_file "$F/ready" || bad "the container did not start"
+  OUT=$(systemctl is-active ctit-notify-$$.service)
+  expect_out "activating"
+  touch "$F/go"
+  for _ in $(seq 200); do [ "$(systemctl is-active ctit-notify-$$.service)" = active ] && break; sleep 0.05; done
+  OUT=$(systemctl is-active ctit-notify-$$.service; systemctl show ctit-notify-$$.service -p StatusText --value)
+  expect_out "active
+Container sd ready."
+  touch "$F/stop"
+  for _ in $(seq 200); do systemctl is-active --quiet ctit-notify-$$.service || break; sleep 0.05; done
+  systemctl reset-failed ctit-notify-$$.service 2>/dev/null
 else
   ct "$P" --set systemd.register=keep-unit
   expect_rc 125

@@ -22,11 +22,20 @@
  *                        closes its side, prints what comes back; "ok"
  *   probe tcp-recv PORT  accepts one connection on any address (IPv4 and
  *                        IPv6), prints what it receives until the peer closes
+ *   probe notify-send TEXT [fd|hold]  sends TEXT (\n for newlines) as one
+ *                        datagram to $NOTIFY_SOCKET (with stdin attached as
+ *                        SCM_RIGHTS for "fd"; staying alive 2 s after for
+ *                        "hold"); "ok" or the errno name
+ *   probe notify-recv PATH N SECS  binds a datagram socket at PATH (unlinked
+ *                        first), prints each of N datagrams on a line with
+ *                        newlines as '|', gives up after SECS without one
  */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/time.h>
 #include <time.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
@@ -137,6 +146,70 @@ static int tcp_recv(int port) {
   int c = accept(s, NULL, NULL);
   if (c < 0) return 1;
   drain(c);
+  return 0;
+}
+
+static int notify_send(const char *text, int with_fd) {
+  const char *path = getenv("NOTIFY_SOCKET");
+  if (!path) return 2;
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  strncpy(a.sun_path, path, sizeof a.sun_path - 1);
+  if (a.sun_path[0] == '@') a.sun_path[0] = 0;
+  char msg[8192];
+  size_t n = 0;
+  for (const char *p = text; *p && n < sizeof msg; ++p) {
+    if (p[0] == '\\' && p[1] == 'n') { msg[n++] = '\n'; ++p; }
+    else msg[n++] = *p;
+  }
+  int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct iovec iov = {msg, n};
+  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+  struct msghdr mh = {.msg_name = &a, .msg_namelen = sizeof a, .msg_iov = &iov, .msg_iovlen = 1};
+  if (with_fd == 1) {
+    mh.msg_control = u.buf;
+    mh.msg_controllen = sizeof u.buf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    int fd = 0;
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  }
+  if (sendmsg(s, &mh, 0) < 0) {
+    printf("%s\n", strerrorname_np(errno));
+    return 1;
+  }
+  printf("ok\n");
+  fflush(stdout);
+  if (with_fd == 2) sleep(2);
+  return 0;
+}
+
+static int notify_recv(const char *path, int count, int secs) {
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  strncpy(a.sun_path, path, sizeof a.sun_path - 1);
+  unlink(path);
+  int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (bind(s, (struct sockaddr *)&a, sizeof a) < 0) {
+    printf("%s\n", strerrorname_np(errno));
+    return 1;
+  }
+  struct timeval tv = {secs, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  /* Ready: the caller may start the sender now. */
+  printf("listening\n");
+  fflush(stdout);
+  for (int i = 0; i < count; ++i) {
+    char buf[8192];
+    ssize_t n = recv(s, buf, sizeof buf, 0);
+    if (n < 0) {
+      printf("timeout\n");
+      return 1;
+    }
+    for (ssize_t j = 0; j < n; ++j) putchar(buf[j] == '\n' ? '|' : buf[j]);
+    putchar('\n');
+    fflush(stdout);
+  }
   return 0;
 }
 
@@ -268,6 +341,8 @@ int main(int argc, char **argv) {
     printf("%d ok %s\n", made, first);
     return 0;
   }
+  if (!strcmp(verb, "notify-send") && (argc == 3 || argc == 4)) return notify_send(argv[2], argc == 4 ? (strcmp(argv[3], "hold") ? 1 : 2) : 0);
+  if (!strcmp(verb, "notify-recv") && argc == 5) return notify_recv(argv[2], atoi(argv[3]), atoi(argv[4]));
   if (!strcmp(verb, "tcp-send") && argc == 5) return tcp_send(argv[2], atoi(argv[3]), argv[4]);
   if (!strcmp(verb, "tcp-recv") && argc == 3) return tcp_recv(atoi(argv[2]));
   if (!strcmp(verb, "sleep-ignoring") && argc == 3) {
