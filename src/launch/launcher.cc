@@ -565,7 +565,10 @@ int launch(const plan::LaunchPlan& p) {
     if (!guest) return;
     while (auto msg = read_guest_message(guest.get(), container_mnt)) {
       std::string forward = systemd::filter_guest_message(*msg, p.name, guest_state);
-      if (forward.find("READY=1") != std::string::npos) forward += "STATUS=Container " + p.name + " ready.\n";
+      // The container's own STATUS, if it sent one with READY=1, says more than ours.
+      if (forward.find("READY=1") != std::string::npos && forward.find("STATUS=") == std::string::npos) {
+        forward += "STATUS=Container " + p.name + " ready.\n";
+      }
       if (!forward.empty()) tell(forward.substr(0, forward.size() - 1));  // without the last newline
     }
   };

@@ -95,7 +95,7 @@ supervisor"
   for _ in $(seq 200); do [ "$(systemctl is-active ctit-notify-$$.service)" = active ] && break; sleep 0.05; done
   OUT=$(systemctl is-active ctit-notify-$$.service; systemctl show ctit-notify-$$.service -p StatusText --value)
   expect_out "active
-Container sd ready."
+sd: warm"
   touch "$F/stop"
   for _ in $(seq 200); do systemctl is-active --quiet ctit-notify-$$.service || break; sleep 0.05; done
   systemctl reset-failed ctit-notify-$$.service 2>/dev/null
