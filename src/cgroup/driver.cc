@@ -365,6 +365,12 @@ std::vector<std::string> Cgroups::paths() const {
   return out;
 }
 
+std::vector<std::array<std::string, 3>> Cgroups::layout() const {
+  std::vector<std::array<std::string, 3>> out;
+  for (const auto& d : dirs_) out.push_back({d.path, d.payload, d.controller});
+  return out;
+}
+
 void Cgroups::destroy() {
   if (unified_fd_ >= 0) close(unified_fd_);
   unified_fd_ = -1;

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,8 @@ class Cgroups {
   bool empty() const { return dirs_.empty(); }
   // Paths, for tests and the plan printout.
   std::vector<std::string> paths() const;
+  // Each directory: {limits' path, payload path, v1 controller or ""}.
+  std::vector<std::array<std::string, 3>> layout() const;
 
  private:
   // The limits sit on the scope; the container runs in scope/payload, which

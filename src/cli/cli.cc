@@ -12,6 +12,8 @@
 #include "launch/launcher.h"
 #include "manifest/emit.h"
 #include "manifest/reader.h"
+#include "ops/ops.h"
+#include "base/units.h"
 #include "plan/plan.h"
 #include "validate/validate.h"
 #include "version.h"
@@ -82,7 +84,8 @@ int run(int argc, char** argv) {
     else front.push_back(a);
   }
   // `ctrun MANIFEST` is `ctrun run MANIFEST`.
-  static const std::vector<std::string> kVerbs = {"run", "validate", "help", "--help", "-h", "--version"};
+  static const std::vector<std::string> kVerbs = {"run",  "validate", "list", "stop",
+                                                  "kill", "help",     "--help", "-h", "--version"};
   if (front.empty() || std::find(kVerbs.begin(), kVerbs.end(), front.front()) == kVerbs.end()) {
     front.insert(front.begin(), "run");
   }
@@ -110,6 +113,20 @@ int run(int argc, char** argv) {
   add_common(validate_cmd);
   validate_cmd->add_flag("--plan", plan, "also print the launch plan");
 
+  // Verbs on running containers (ops/ops.h).
+  std::string name, signal = "SIGTERM", timeout;
+  bool as_json = false, all = false;
+  CLI::App* list_cmd = app.add_subcommand("list", "list the running containers");
+  list_cmd->add_flag("--json", as_json, "a JSON array (bytes, seconds)");
+  list_cmd->add_flag("--all", all, "also containers whose ctrun was killed (state dead)");
+  CLI::App* stop_cmd = app.add_subcommand("stop", "stop a container as SIGTERM to its ctrun would");
+  stop_cmd->add_option("name", name, "the container")->required();
+  stop_cmd->add_option("--timeout", timeout, "kill it after this long (default: its stop.timeout)");
+  CLI::App* kill_cmd = app.add_subcommand("kill", "send a signal to the container's command (or every process)");
+  kill_cmd->add_option("name", name, "the container")->required();
+  kill_cmd->add_option("signal", signal, "a name or number (default SIGTERM)");
+  kill_cmd->add_flag("--all", all, "every process of the container");
+
   try {
     std::vector<std::string> reversed(front.rbegin(), front.rend());
     app.parse(reversed);
@@ -126,6 +143,25 @@ int run(int argc, char** argv) {
     }
     std::fprintf(stderr, "ctrun: %s\nTry 'ctrun --help' for more information.\n", e.what());
     return kExitUsage;
+  }
+
+  const std::string state_dir = plan::LaunchPlan{}.state_dir;
+  if (list_cmd->parsed() || stop_cmd->parsed() || kill_cmd->parsed()) {
+    if (command) {
+      std::fprintf(stderr, "ctrun: this verb takes no command after --\n");
+      return kExitUsage;
+    }
+    if (list_cmd->parsed()) return ops::list(state_dir, as_json, all);
+    if (kill_cmd->parsed()) return ops::kill(state_dir, name, signal, all);
+    std::optional<uint64_t> t;
+    if (!timeout.empty()) {
+      t = parse_duration_us(timeout);
+      if (!t) {
+        std::fprintf(stderr, "ctrun: --timeout: \"%s\" is not a duration (examples: 10s, 1min 30s)\n", timeout.c_str());
+        return kExitUsage;
+      }
+    }
+    return ops::stop(state_dir, name, t);
   }
 
   if (validate_cmd->parsed()) {
@@ -148,6 +184,7 @@ int run(int argc, char** argv) {
   if (!loaded) return kExitFailure;
   auto p = make_plan(manifest_path, *loaded, true);
   if (!p) return kExitFailure;
+  p->manifest_path = manifest_path;
   return launch::launch(*p);
 }
 

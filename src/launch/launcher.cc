@@ -29,6 +29,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -40,6 +41,7 @@
 #include "launch/protocol.h"
 #include "launch/terminal.h"
 #include "net/network.h"
+#include "state/state.h"
 #include "systemd/notify.h"
 
 namespace ctrun::launch {
@@ -240,6 +242,60 @@ std::optional<std::string> read_guest_message(int fd, ino_t container_mnt) {
     return std::string();
   }
   return std::string(buf, static_cast<size_t>(n));
+}
+
+// /run/ctrun/NAME/state.json while the container runs (state/state.h), for
+// list, stop and kill; removed before the name lock is let go. A SIGKILLed
+// ctrun leaves it: the next run of that name removes it.
+class StateRecord {
+ public:
+  explicit StateRecord(std::string dir) : dir_(std::move(dir)) { remove(); }
+  void write(const state::State& s) {
+    Failure f;
+    if (!state::write_state(dir_, s, f)) std::fprintf(stderr, "ctrun: warning: %s\n", render(f).substr(7).c_str());
+  }
+  ~StateRecord() { remove(); }
+
+ private:
+  void remove() {
+    unlink((dir_ + "/state.json").c_str());
+    unlink((dir_ + "/.state.json.tmp").c_str());
+    rmdir(dir_.c_str());
+  }
+  std::string dir_;
+};
+
+// The state of a container whose payload has just started.
+state::State describe(const plan::LaunchPlan& p, pid_t init, const cgroup::Cgroups& cgroups,
+                      const std::string& host_if) {
+  state::State s;
+  s.name = p.name;
+  s.manifest = p.manifest_path;
+  s.manifest_sha256 = state::sha256_file(p.manifest_path);
+  s.boot_id = state::boot_id();
+  s.supervisor = {getpid(), state::starttime_of(getpid())};
+  s.init = {init, state::starttime_of(init)};
+  s.main = s.init;
+  // The payload is the stub init's only child when it starts.
+  std::string children = cgroup::read_text("/proc/" + std::to_string(init) + "/task/" + std::to_string(init) + "/children");
+  if (pid_t payload = static_cast<pid_t>(std::strtol(children.c_str(), nullptr, 10)); payload > 0) {
+    s.main = {payload, state::starttime_of(payload)};
+  }
+  for (const char* ns : {"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"}) {
+    struct stat st;
+    if (stat(("/proc/" + std::to_string(init) + "/ns/" + ns).c_str(), &st) == 0) s.namespaces[ns] = st.st_ino;
+  }
+  for (const auto& [path, payload, controller] : cgroups.layout()) s.cgroups.push_back({path, payload, controller});
+  if (p.keep_unit || p.systemd_scope) s.unit = p.scope.unit;
+  s.keep_unit = p.keep_unit;
+  s.network = manifest::choice_word("network.mode", static_cast<int>(p.network.mode));
+  s.host_interface = host_if;
+  for (const auto& a : p.network.address) s.addresses.push_back(format_cidr(a));
+  s.stop_signal = p.stop_signal;
+  s.stop_timeout_us = p.stop_timeout_us;
+  s.ready = true;
+  s.started = static_cast<int64_t>(time(nullptr));
+  return s;
 }
 
 // A transient scope of ours. At the end ctrun leaves it for the cgroup it
@@ -546,6 +602,8 @@ int launch(const plan::LaunchPlan& p) {
   };
   UniqueFd guest;
   systemd::GuestNotify guest_state;
+  StateRecord record(p.container_dir);
+  std::optional<state::State> recorded;
   ino_t container_mnt = 0;
   if (struct stat st; stat(("/proc/" + std::to_string(pid) + "/ns/mnt").c_str(), &st) == 0) container_mnt = st.st_ino;
   UniqueFd watchdog;
@@ -592,6 +650,8 @@ int launch(const plan::LaunchPlan& p) {
         return;
       case Step::payload_running:
         running = true;
+        recorded = describe(p, pid, cgroups, p.network.host_if);
+        record.write(*recorded);
         if (np.mode == plan::NotifyPlan::Mode::exec) tell("READY=1\nSTATUS=Container " + p.name + " running.");
         if (np.mode == plan::NotifyPlan::Mode::container) {
           tell("STATUS=Container " + p.name + " started, waiting for its READY=1.");
@@ -644,6 +704,10 @@ int launch(const plan::LaunchPlan& p) {
           }
           stopping = true;
           tell("STOPPING=1\nSTATUS=Stopping container " + p.name + ".");
+          if (recorded) {
+            recorded->status = "stopping";
+            record.write(*recorded);
+          }
           child.signal(p.stop_signal);
           timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
           struct itimerspec its {};

@@ -281,7 +281,7 @@ int Rtnl::addresses(int index, std::vector<AddrInfo>& out) {
   return transact([&](const nlmsghdr* m) {
     if (m->nlmsg_type != RTM_NEWADDR) return true;
     const auto* r = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(m));
-    if (static_cast<int>(r->ifa_index) != index || (r->ifa_family != AF_INET && r->ifa_family != AF_INET6)) {
+    if ((index > 0 && static_cast<int>(r->ifa_index) != index) || (r->ifa_family != AF_INET && r->ifa_family != AF_INET6)) {
       return true;
     }
     Attrs a;

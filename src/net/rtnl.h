@@ -65,7 +65,7 @@ class Rtnl {
 
   // IPv6 addresses are added without duplicate address detection, usable at once.
   int add_address(int index, const Cidr& a);
-  int addresses(int index, std::vector<AddrInfo>& out);
+  int addresses(int index, std::vector<AddrInfo>& out);  // index 0: every link's
   int add_default_route(int index, const IpAddress& gateway);
 
   const std::string& error_text() const { return error_; }

@@ -497,6 +497,7 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   p.stop_signal = m.stop.signal;
   p.stop_timeout_us = m.stop.timeout_us;
   p.lock_path = p.state_dir + "/" + m.name + ".lock";
+  p.container_dir = p.state_dir + "/" + m.name;
 
   if (m.rootfs.host) {
     p.root.kind = RootPlan::Kind::host;

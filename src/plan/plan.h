@@ -193,6 +193,8 @@ struct LaunchPlan {
   uint64_t stop_timeout_us = 10'000'000;
   std::string state_dir = "/run/ctrun";
   std::string lock_path;  // /run/ctrun/<name>.lock
+  std::string container_dir;  // /run/ctrun/<name>: state.json while it runs
+  std::string manifest_path;  // as given on the command line (for the state)
 };
 
 // Refuses with a diagnostic naming the key what this build cannot do yet, and

@@ -136,6 +136,16 @@ EOF2
   OUT=$(systemctl is-active "ctrun@ctit$$")
   expect_out "inactive"
   check "the unit's cgroup is gone" test ! -d "/sys/fs/cgroup$cg"
+  # ctrun stop on a container that keeps its unit stops the unit (no
+  # Restart= then), rather than signalling ctrun.
+  rm -f "$F"/*
+  systemctl start "ctrun@ctit$$"
+  wait_file "$F/ready" || bad "the unit's container did not start again"
+  "$CTRUN" stop "ctit$$"
+  RC=$?
+  expect_rc 0
+  OUT=$(systemctl is-active "ctrun@ctit$$")
+  expect_out "inactive"
   rm -f /etc/systemd/system/ctrun@.service /usr/local/bin/ctrun "/etc/ctrun/ctit$$.yaml"
   rmdir /etc/ctrun 2>/dev/null
   systemctl daemon-reload

@@ -1,0 +1,394 @@
+#include "ops/ops.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <vector>
+
+#include "base/fd.h"
+#include "base/locks.h"
+#include "base/signals.h"
+#include "cgroup/host.h"
+#include "net/rtnl.h"
+#include "state/state.h"
+#include "systemd/scope.h"
+
+namespace ctrun::ops {
+namespace {
+
+using nlohmann::json;
+
+int fail(const std::string& text) {
+  std::fprintf(stderr, "ctrun: %s\n", text.c_str());
+  return kFailed;
+}
+
+int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+bool pidfd_signal(int fd, int sig) { return syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0) == 0; }
+
+enum class Found { absent, dead, creating, running };
+
+struct Container {
+  Found found = Found::absent;
+  state::State s;
+  UniqueFd supervisor, main, init;  // pidfds, once proven
+};
+
+// Opens a pidfd for a recorded process and proves it is that process: its
+// start time is checked after the pidfd exists, so the pid cannot be
+// reused in between.
+bool prove(const state::Proc& p, UniqueFd& out) {
+  if (p.pid <= 0) return false;
+  out.reset(pidfd_open(p.pid));
+  return out && state::starttime_of(p.pid) == p.starttime;
+}
+
+// Finds NAME; error is set when its state does not match its processes
+// (then nothing may be done to them).
+Container find(const std::string& dir, const std::string& name, std::string& error) {
+  Container c;
+  std::string lock = dir + "/" + name + ".lock";
+  std::string cdir = dir + "/" + name;
+  struct stat st;
+  bool held = stat(lock.c_str(), &st) == 0 && flock_held(lock);
+  std::string why;
+  auto recorded = state::read_state(cdir, why);
+  if (!held) {
+    c.found = recorded ? Found::dead : Found::absent;
+    if (recorded) c.s = *recorded;
+    return c;
+  }
+  if (!recorded) {
+    c.found = Found::creating;
+    c.s.name = name;
+    c.s.status = "creating";
+    return c;
+  }
+  c.s = *recorded;
+  if (c.s.name != name) {
+    error = "the state of " + name + " names another container (" + c.s.name + ")";
+  } else if (c.s.boot_id != state::boot_id()) {
+    error = "the state of " + name + " was recorded before the last boot";
+  } else if (!prove(c.s.supervisor, c.supervisor)) {
+    error = "the supervisor recorded for " + name + " (pid " + std::to_string(c.s.supervisor.pid) + ") is not running";
+  } else if (!prove(c.s.main, c.main)) {
+    error = "the main process recorded for " + name + " (pid " + std::to_string(c.s.main.pid) + ") is not running";
+  } else if (!prove(c.s.init, c.init)) {
+    error = "the init recorded for " + name + " (pid " + std::to_string(c.s.init.pid) + ") is not running";
+  }
+  c.found = Found::running;
+  return c;
+}
+
+std::vector<std::string> names_in(const std::string& dir) {
+  std::set<std::string> names;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (struct dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == ".." || n == ".gc.lock" || n[0] == '@') continue;
+      if (n.size() > 5 && n.compare(n.size() - 5, 5, ".lock") == 0) names.insert(n.substr(0, n.size() - 5));
+      else if (e->d_type == DT_DIR) names.insert(n);
+    }
+    closedir(d);
+  }
+  return {names.begin(), names.end()};
+}
+
+std::optional<uint64_t> number_in(const std::string& path) {
+  std::string t = cgroup::read_text(path);
+  if (t.empty()) return std::nullopt;
+  if (t.rfind("max", 0) == 0) return UINT64_MAX;
+  return std::strtoull(t.c_str(), nullptr, 10);
+}
+
+struct Usage {
+  std::optional<double> cpu_seconds;
+  std::optional<uint64_t> mem, mem_limit, pids, pids_max;
+};
+
+Usage usage_of(const state::State& s) {
+  Usage u;
+  for (const auto& c : s.cgroups) {
+    if (c.controller.empty()) {
+      std::string stat = cgroup::read_text(c.path + "/cpu.stat");
+      if (auto pos = stat.find("usage_usec "); pos != std::string::npos) {
+        u.cpu_seconds = std::strtod(stat.c_str() + pos + 11, nullptr) / 1e6;
+      }
+      if (auto m = number_in(c.path + "/memory.current")) u.mem = m, u.mem_limit = number_in(c.path + "/memory.max");
+      if (auto p = number_in(c.path + "/pids.current")) u.pids = p, u.pids_max = number_in(c.path + "/pids.max");
+    } else if (c.controller.find("cpuacct") != std::string::npos) {
+      if (auto n = number_in(c.path + "/cpuacct.usage")) u.cpu_seconds = static_cast<double>(*n) / 1e9;
+    } else if (c.controller == "memory") {
+      u.mem = number_in(c.path + "/memory.usage_in_bytes");
+      u.mem_limit = number_in(c.path + "/memory.limit_in_bytes");
+    } else if (c.controller == "pids") {
+      u.pids = number_in(c.path + "/pids.current");
+      u.pids_max = number_in(c.path + "/pids.max");
+    }
+  }
+  return u;
+}
+
+// The container's addresses, read live in its network namespace by a child
+// that joins it (through the main process's pidfd); 1 s at most.
+std::vector<std::string> live_addresses(int main_pidfd) {
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) < 0) return {};
+  pid_t child = fork();
+  if (child == 0) {
+    close(pipefd[0]);
+    if (setns(main_pidfd, CLONE_NEWNET) < 0) _exit(1);
+    net::Rtnl r;
+    std::vector<net::AddrInfo> all;
+    if (r.open() < 0 || r.addresses(0, all) < 0) _exit(1);
+    std::string out;
+    for (const auto& a : all) {
+      if (a.scope == 254 /* host: loopback */ || a.scope == 253 /* link */) continue;
+      out += format_cidr(a.cidr) + "\n";
+    }
+    ssize_t n = write(pipefd[1], out.data(), out.size());
+    _exit(n < 0 ? 1 : 0);
+  }
+  close(pipefd[1]);
+  UniqueFd in(pipefd[0]);
+  std::string text;
+  if (child > 0) {
+    timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (true) {
+      timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      int left = 1000 - static_cast<int>((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+      pollfd p{in.get(), POLLIN, 0};
+      if (left <= 0 || poll(&p, 1, left) <= 0) break;
+      char buf[4096];
+      ssize_t n = read(in.get(), buf, sizeof buf);
+      if (n <= 0) break;
+      text.append(buf, static_cast<size_t>(n));
+    }
+    ::kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+  }
+  std::vector<std::string> out;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) break;
+    out.push_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return out;
+}
+
+std::string human_bytes(uint64_t b) {
+  if (b == UINT64_MAX) return "max";
+  const char* units[] = {"B", "K", "M", "G", "T"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 4) v /= 1024, ++u;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f%s" : "%.1f%s", v, units[u]);
+  return buf;
+}
+
+std::string human_duration(int64_t s) {
+  char buf[32];
+  if (s < 60) std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
+  else if (s < 3600) std::snprintf(buf, sizeof buf, "%lldm%llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+  else std::snprintf(buf, sizeof buf, "%lldh%lldm", static_cast<long long>(s / 3600), static_cast<long long>(s % 3600 / 60));
+  return buf;
+}
+
+bool must_be_root() {
+  if (geteuid() == 0) return true;
+  fail("operating containers needs root");
+  return false;
+}
+
+// Waits until pidfd's process has exited, timeout_ms at most.
+bool wait_exit(int pidfd, int timeout_ms) {
+  pollfd p{pidfd, POLLIN, 0};
+  while (true) {
+    int rc = poll(&p, 1, timeout_ms);
+    if (rc < 0 && errno == EINTR) continue;
+    return rc > 0;
+  }
+}
+
+}  // namespace
+
+int list(const std::string& dir, bool as_json, bool all) {
+  if (!must_be_root()) return kFailed;
+  json rows = json::array();
+  std::vector<std::array<std::string, 9>> table;
+  for (const auto& name : names_in(dir)) {
+    std::string error;
+    Container c = find(dir, name, error);
+    if (c.found == Found::absent || (c.found == Found::dead && !all)) continue;
+    std::string st = c.found == Found::dead      ? "dead"
+                     : c.found == Found::creating ? "creating"
+                     : !error.empty()            ? "unknown"
+                                                 : c.s.status;
+    json row = {{"name", name}, {"state", st}, {"mode", c.s.mode}, {"pid", nullptr}, {"uptime", nullptr},
+                {"cpu", nullptr},  {"memory", nullptr}, {"pids", nullptr}, {"addresses", json::array()}};
+    std::array<std::string, 9> line = {name, st, c.s.mode, "-", "-", "-", "-", "-", "-"};
+    if (c.found == Found::running && error.empty()) {
+      row["pid"] = c.s.main.pid;
+      line[3] = std::to_string(c.s.main.pid);
+      int64_t up = std::max<int64_t>(0, static_cast<int64_t>(time(nullptr)) - c.s.started);
+      row["uptime"] = up;
+      line[4] = human_duration(up);
+      Usage u = usage_of(c.s);
+      if (u.cpu_seconds) {
+        row["cpu"] = *u.cpu_seconds;
+        char b[32];
+        std::snprintf(b, sizeof b, "%.2fs", *u.cpu_seconds);
+        line[5] = b;
+      }
+      if (u.mem) {
+        row["memory"] = {{"current", *u.mem}, {"limit", u.mem_limit && *u.mem_limit != UINT64_MAX ? json(*u.mem_limit) : json(nullptr)}};
+        line[6] = human_bytes(*u.mem) + "/" + (u.mem_limit ? human_bytes(*u.mem_limit) : "-");
+      }
+      if (u.pids) {
+        row["pids"] = {{"current", *u.pids}, {"max", u.pids_max && *u.pids_max != UINT64_MAX ? json(*u.pids_max) : json(nullptr)}};
+        line[7] = std::to_string(*u.pids) + "/" + (u.pids_max ? (*u.pids_max == UINT64_MAX ? "max" : std::to_string(*u.pids_max)) : "-");
+      }
+      if (c.s.network != "host") {
+        auto addrs = live_addresses(c.main.get());
+        row["addresses"] = addrs;
+        if (!addrs.empty()) {
+          line[8].clear();
+          for (const auto& a : addrs) line[8] += (line[8].empty() ? "" : ",") + a;
+        }
+      }
+    }
+    rows.push_back(row);
+    table.push_back(line);
+  }
+  if (as_json) {
+    std::printf("%s\n", rows.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%-20s %-9s %-4s %-8s %-7s %-8s %-16s %-9s %s\n", "NAME", "STATE", "MODE", "PID", "UPTIME", "CPU", "MEM",
+              "PIDS", "ADDRESSES");
+  for (const auto& l : table) {
+    std::printf("%-20s %-9s %-4s %-8s %-7s %-8s %-16s %-9s %s\n", l[0].c_str(), l[1].c_str(), l[2].c_str(),
+                l[3].c_str(), l[4].c_str(), l[5].c_str(), l[6].c_str(), l[7].c_str(), l[8].c_str());
+  }
+  return 0;
+}
+
+int stop(const std::string& dir, const std::string& name, std::optional<uint64_t> timeout_us) {
+  if (!must_be_root()) return kFailed;
+  std::string error;
+  Container c = find(dir, name, error);
+  if (c.found == Found::absent) return 0;
+  if (c.found == Found::dead) {
+    // A ctrun killed with SIGKILL: its state and empty cgroups go.
+    for (const auto& cg : c.s.cgroups) {
+      rmdir(cg.payload.c_str());
+      rmdir(cg.path.c_str());
+    }
+    std::string cdir = dir + "/" + name;
+    unlink((cdir + "/state.json").c_str());
+    rmdir(cdir.c_str());
+    // Its lock file, under the collection lock (see the launcher's NameLock).
+    UniqueFd gc(open((dir + "/.gc.lock").c_str(), O_RDWR | O_CLOEXEC));
+    if (gc && flock(gc.get(), LOCK_EX) == 0) {
+      std::string lock = dir + "/" + name + ".lock";
+      if (!flock_held(lock)) unlink(lock.c_str());
+      flock(gc.get(), LOCK_UN);
+    }
+    return 0;
+  }
+  if (c.found == Found::creating) return fail("cannot stop " + name + " yet: it is still being created");
+  if (!error.empty()) return fail("will not touch " + name + ": " + error);
+  uint64_t wait_us = timeout_us ? *timeout_us : c.s.stop_timeout_us;
+  if (c.s.keep_unit && !c.s.unit.empty()) {
+    // ctrun is the service: stopping the unit (no Restart= then), not
+    // signalling ctrun, is what an operator means.
+    Failure f;
+    if (!systemd::stop_unit(c.s.unit, f)) return fail(render(f).substr(7));
+  } else if (!pidfd_signal(c.supervisor.get(), SIGTERM)) {
+    return fail("signal the supervisor of " + name + ": " + std::strerror(errno));
+  }
+  // ctrun sends stop.signal and, after stop.timeout, SIGKILL itself; past
+  // that and a grace second, ctrun is ended, which ends the container.
+  int ms = static_cast<int>(std::min<uint64_t>(wait_us / 1000 + 1000, 24 * 3600 * 1000));
+  if (!wait_exit(c.supervisor.get(), ms)) {
+    // The container is killed (its init: the whole pid namespace), and ctrun
+    // cleans up after it as always; ctrun itself only as a last resort.
+    pidfd_signal(c.init.get(), SIGKILL);
+    pidfd_signal(c.main.get(), SIGKILL);
+    if (!wait_exit(c.supervisor.get(), 5000)) {
+      pidfd_signal(c.supervisor.get(), SIGKILL);
+      if (!wait_exit(c.supervisor.get(), 5000)) return fail(name + " did not end");
+    }
+  }
+  // The supervisor's exit releases the lock; its cleanup is done by then.
+  for (int i = 0; i < 100 && flock_held(dir + "/" + name + ".lock"); ++i) usleep(20000);
+  if (flock_held(dir + "/" + name + ".lock")) return fail("the lock of " + name + " is still held");
+  return 0;
+}
+
+int kill(const std::string& dir, const std::string& name, const std::string& signal, bool all) {
+  auto sig = parse_signal(signal);
+  if (!sig) {
+    std::fprintf(stderr, "ctrun: %s is not a signal\n", signal.c_str());
+    return kUsage;
+  }
+  if (!must_be_root()) return kFailed;
+  std::string error;
+  Container c = find(dir, name, error);
+  if (c.found != Found::running) {
+    std::fprintf(stderr, "ctrun: %s is not running\n", name.c_str());
+    return kNotRunning;
+  }
+  if (!error.empty()) return fail("will not touch " + name + ": " + error);
+  if (!all) {
+    if (!pidfd_signal(c.main.get(), *sig)) return fail("signal " + name + ": " + std::strerror(errno));
+    return 0;
+  }
+  // Every process of the container: SIGKILL through cgroup.kill where the
+  // kernel has it (nothing can fork away), else each one by pidfd.
+  for (const auto& cg : c.s.cgroups) {
+    if (!cg.controller.empty()) continue;
+    if (*sig == SIGKILL && access((cg.payload + "/cgroup.kill").c_str(), W_OK) == 0) {
+      UniqueFd fd(open((cg.payload + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC));
+      if (fd && write(fd.get(), "1", 1) == 1) return 0;
+    }
+  }
+  std::set<pid_t> pids;
+  for (const auto& cg : c.s.cgroups) {
+    std::string procs = cgroup::read_text(cg.payload + "/cgroup.procs");
+    for (char* p = procs.data(); *p;) {
+      char* end;
+      long v = std::strtol(p, &end, 10);
+      if (end == p) break;
+      if (v > 0) pids.insert(static_cast<pid_t>(v));
+      p = end;
+    }
+  }
+  for (pid_t pid : pids) {
+    UniqueFd fd(pidfd_open(pid));
+    if (fd) pidfd_signal(fd.get(), *sig);
+  }
+  return 0;
+}
+
+}  // namespace ctrun::ops

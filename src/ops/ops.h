@@ -1,0 +1,24 @@
+// The verbs that act on running containers: list, stop, kill. Each finds
+// the container by name in the state directory and proves, before it acts,
+// that the processes are still the recorded ones (the name lock is held,
+// same boot, each pid's start time as recorded), then acts through pidfds.
+// Exit statuses: 0 done, 1 not running, 2 usage, 125 failure.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace ctrun::ops {
+
+constexpr int kNotRunning = 1;
+constexpr int kUsage = 2;
+constexpr int kFailed = 125;
+
+int list(const std::string& state_dir, bool json, bool all);
+// timeout_us: how long to wait after asking before killing; nullopt: the
+// container's own stop.timeout.
+int stop(const std::string& state_dir, const std::string& name, std::optional<uint64_t> timeout_us);
+int kill(const std::string& state_dir, const std::string& name, const std::string& signal, bool all);
+
+}  // namespace ctrun::ops

@@ -1,0 +1,142 @@
+# ctrun list, stop and kill on running containers: what list shows against
+# the cgroup files, stop and kill in their forms, dead containers, and state
+# that does not match its processes (never acted on).
+source "$(dirname "$0")/lib.sh"
+R=$(fresh_rootfs ops)
+mkdir -p "$WORK/w"
+for n in op1 op2 op3; do
+  manifest "$n" <<EOF2
+rootfs: {path: $R}
+mounts: [{type: bind, source: $WORK/w, target: /w}]
+resources: {memory: {max: 64M}, pids: {max: 40}}
+process: {args: [/bin/true]}
+EOF2
+done
+# start NAME CMD: in the background, until it has touched /w/NAME.
+start() {
+  local n=$1
+  shift
+  rm -f "$WORK/w/$n"
+  CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$WORK/$n.yaml" -- sh -c "touch /w/$n; $*" \
+    >"$WORK/$n.out" 2>&1 </dev/null &
+  eval "PID_$n=$!"
+  for _ in $(seq 200); do [ -e "$WORK/w/$n" ] && return 0; sleep 0.05; done
+  bad "$n did not start"
+}
+ours() { grep -E '^(NAME|op[123] )'; }  # other containers of the machine are not ours to count
+
+begin list-empty
+OUT=$("$CTRUN" list | ours)
+expect_out "NAME                 STATE     MODE PID      UPTIME  CPU      MEM              PIDS      ADDRESSES"
+
+begin list-three
+start op1 'sleep 30'
+start op2 'sleep 30'
+start op3 'sleep 30'
+OUT=$("$CTRUN" list | ours | awk '{print $1, $2, $3}')
+expect_out "NAME STATE MODE
+op1 running app
+op2 running app
+op3 running app"
+# The JSON row of op1, against the processes and the cgroup files.
+"$CTRUN" list --json > "$WORK/list.json"
+check "JSON: an array of rows with the fixed keys" grep -q '"addresses": \[\]' "$WORK/list.json"
+pid=$(grep -A12 '"name": "op1"' "$WORK/list.json" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+check "op1's pid is its command, in its payload cgroup ($pid)" grep -q 'ctrun-op1.scope/payload' "/proc/$pid/cgroup"
+OUT=$(tr -d '\n ' < "$WORK/list.json" | grep -o '"memory":{"current":[0-9]*,"limit":[0-9]*}' | sed 's/"current":[0-9]*/"current":N/' | sort -u)
+expect_out '"memory":{"current":N,"limit":67108864}'
+OUT=$(tr -d '\n ' < "$WORK/list.json" | grep -o '"pids":{"current":[0-9]*,"max":[0-9]*}' | sort -u)
+expect_out '"pids":{"current":2,"max":40}'
+
+begin kill
+"$CTRUN" kill op1
+RC=$?
+expect_rc 0
+wait "$PID_op1"; RC=$?
+expect_rc 143
+"$CTRUN" kill op2 KILL --all
+wait "$PID_op2"; RC=$?
+expect_rc 137
+"$CTRUN" kill op3 NOTASIGNAL 2>/dev/null
+RC=$?
+expect_rc 2
+"$CTRUN" kill op1 2>/dev/null
+RC=$?
+expect_rc 1
+
+begin stop
+"$CTRUN" stop op3
+RC=$?
+expect_rc 0
+wait "$PID_op3"; RC=$?
+expect_rc 143
+"$CTRUN" stop op3
+RC=$?
+expect_rc 0  # not running: nothing to do
+no_leaks op1
+no_leaks op2
+no_leaks op3
+
+begin stop-timeout
+# A command that ignores SIGTERM: --timeout 1s kills it after a second.
+start op1 'probe sleep-ignoring 30'
+t0=$(date +%s%N)
+"$CTRUN" stop op1 --timeout 1s
+RC=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+expect_rc 0
+check "stopped within 1-5 s (${ms} ms)" test "$ms" -ge 900 -a "$ms" -lt 5000
+wait "$PID_op1"
+no_leaks op1
+
+begin dead
+# ctrun killed with SIGKILL: list --all shows the container dead; stop
+# removes what it left.
+start op2 'sleep 30'
+kill -KILL "$PID_op2"; wait "$PID_op2" 2>/dev/null
+OUT=$("$CTRUN" list | ours | awk '{print $1}')
+expect_out "NAME"
+OUT=$("$CTRUN" list --all | ours | awk '{print $1, $2}')
+expect_out "NAME STATE
+op2 dead"
+"$CTRUN" stop op2
+RC=$?
+expect_rc 0
+OUT=$("$CTRUN" list --all | ours | awk '{print $1}')
+expect_out "NAME"
+wait_collected op2
+no_leaks op2
+
+begin forged-state
+# State that does not match its processes is never acted on.
+start op3 'sleep 30'
+st=/run/ctrun/op3/state.json
+cp "$st" "$WORK/state.orig"
+sed -i '/"supervisor"/,/}/ s/"starttime": [0-9]*/"starttime": 1/' "$st"
+"$CTRUN" kill op3 2>"$WORK/err"; RC=$?
+ERR=$(cat "$WORK/err")
+expect_rc 125
+expect_err "^ctrun: will not touch op3: the supervisor recorded for op3 \(pid [0-9]+\) is not running$"
+cp "$WORK/state.orig" "$st"
+sed -i 's/"boot_id": "[^"]*"/"boot_id": "00000000-0000-0000-0000-000000000000"/' "$st"
+"$CTRUN" stop op3 2>"$WORK/err"; RC=$?
+ERR=$(cat "$WORK/err")
+expect_rc 125
+expect_err "^ctrun: will not touch op3: the state of op3 was recorded before the last boot$"
+check "the container is untouched" kill -0 "$PID_op3"
+OUT=$("$CTRUN" list | ours | awk '{print $1, $2}')
+expect_out "NAME STATE
+op3 unknown"
+cp "$WORK/state.orig" "$st"
+"$CTRUN" stop op3
+RC=$?
+expect_rc 0
+wait "$PID_op3"
+no_leaks op3
+
+begin not-root
+OUT=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$CTRUN" list 2>&1); RC=$?
+expect_rc 125
+expect_out "ctrun: operating containers needs root"
+
+finish
