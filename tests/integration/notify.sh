@@ -37,8 +37,9 @@ READY=1|STATUS=Container nt running."
 no_leaks nt
 
 begin exec-fails
-# A command that cannot be executed: never READY=1.
-listen 2 1
+# A command that cannot be executed: never READY=1. (Each message may take
+# seconds to come in the VM's emulation: 4 s before "timeout".)
+listen 2 4
 run "$P" -- /no/such/command
 expect_rc 127
 got
@@ -47,7 +48,7 @@ timeout"
 no_leaks nt
 
 begin none
-listen 1 1
+listen 1 3
 run "$P" --set systemd.notify=none -- true
 expect_rc 0
 got
@@ -135,7 +136,7 @@ n=$(grep -c '^WATCHDOG=1$' "$WORK/got")
 check "WATCHDOG=1 about every 50 ms ($n in the first 0.3 s or more)" test "$n" -ge 3
 check "STOPPING=1 on SIGTERM" grep -qx 'STOPPING=1|STATUS=Stopping container nt.' "$WORK/got"
 # WATCHDOG_PID naming another process: not ctrun's watchdog.
-listen 3 1
+listen 3 4
 WATCHDOG_USEC=100000 WATCHDOG_PID=1 NOTIFY_SOCKET=$SOCK CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$P" \
   -- sleep 0.3 >/dev/null 2>&1
 got
