@@ -84,8 +84,8 @@ int run(int argc, char** argv) {
     else front.push_back(a);
   }
   // `ctrun MANIFEST` is `ctrun run MANIFEST`.
-  static const std::vector<std::string> kVerbs = {"run",  "validate", "list", "stop",
-                                                  "kill", "help",     "--help", "-h", "--version"};
+  static const std::vector<std::string> kVerbs = {"run",  "validate", "list", "stop",   "kill",
+                                                  "freeze", "thaw",   "help", "--help", "-h", "--version"};
   if (front.empty() || std::find(kVerbs.begin(), kVerbs.end(), front.front()) == kVerbs.end()) {
     front.insert(front.begin(), "run");
   }
@@ -126,6 +126,10 @@ int run(int argc, char** argv) {
   kill_cmd->add_option("name", name, "the container")->required();
   kill_cmd->add_option("signal", signal, "a name or number (default SIGTERM)");
   kill_cmd->add_flag("--all", all, "every process of the container");
+  CLI::App* freeze_cmd = app.add_subcommand("freeze", "freeze the container's processes (ctrun keeps running)");
+  freeze_cmd->add_option("name", name, "the container")->required();
+  CLI::App* thaw_cmd = app.add_subcommand("thaw", "thaw a frozen container");
+  thaw_cmd->add_option("name", name, "the container")->required();
 
   try {
     std::vector<std::string> reversed(front.rbegin(), front.rend());
@@ -146,13 +150,14 @@ int run(int argc, char** argv) {
   }
 
   const std::string state_dir = plan::LaunchPlan{}.state_dir;
-  if (list_cmd->parsed() || stop_cmd->parsed() || kill_cmd->parsed()) {
+  if (list_cmd->parsed() || stop_cmd->parsed() || kill_cmd->parsed() || freeze_cmd->parsed() || thaw_cmd->parsed()) {
     if (command) {
       std::fprintf(stderr, "ctrun: this verb takes no command after --\n");
       return kExitUsage;
     }
     if (list_cmd->parsed()) return ops::list(state_dir, as_json, all);
     if (kill_cmd->parsed()) return ops::kill(state_dir, name, signal, all);
+    if (freeze_cmd->parsed() || thaw_cmd->parsed()) return ops::freeze(state_dir, name, freeze_cmd->parsed());
     std::optional<uint64_t> t;
     if (!timeout.empty()) {
       t = parse_duration_us(timeout);

@@ -214,6 +214,46 @@ std::string human_duration(int64_t s) {
   return buf;
 }
 
+// The container's cgroup2 payload directory, if it has one.
+std::string unified_payload(const state::State& s) {
+  for (const auto& c : s.cgroups) {
+    if (c.controller.empty()) return c.payload;
+  }
+  return {};
+}
+
+bool is_frozen(const state::State& s) {
+  std::string p = unified_payload(s);
+  return !p.empty() && cgroup::read_text(p + "/cgroup.events").find("frozen 1") != std::string::npos;
+}
+
+// Writes cgroup.freeze and waits for cgroup.events to say so: the kernel
+// marks the file changed (POLLPRI) when the state settles.
+bool set_frozen(const std::string& payload, bool frozen, std::string& error) {
+  UniqueFd events(open((payload + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd ctl(open((payload + "/cgroup.freeze").c_str(), O_WRONLY | O_CLOEXEC));
+  if (!events || !ctl || write(ctl.get(), frozen ? "1" : "0", 1) != 1) {
+    error = std::string("cannot write ") + payload + "/cgroup.freeze: " + std::strerror(errno);
+    return false;
+  }
+  const std::string want = frozen ? "frozen 1" : "frozen 0";
+  timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (true) {
+    char buf[512];
+    ssize_t n = pread(events.get(), buf, sizeof buf - 1, 0);
+    if (n > 0 && std::string(buf, static_cast<size_t>(n)).find(want) != std::string::npos) return true;
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int left = 10000 - static_cast<int>((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+    pollfd p{events.get(), POLLPRI, 0};
+    if (left <= 0 || poll(&p, 1, left) == 0) {
+      error = std::string("the kernel did not report the container ") + (frozen ? "frozen" : "thawed") + " within 10 s";
+      return false;
+    }
+  }
+}
+
 bool must_be_root() {
   if (geteuid() == 0) return true;
   fail("operating containers needs root");
@@ -243,6 +283,7 @@ int list(const std::string& dir, bool as_json, bool all) {
     std::string st = c.found == Found::dead      ? "dead"
                      : c.found == Found::creating ? "creating"
                      : !error.empty()            ? "unknown"
+                     : is_frozen(c.s)            ? "frozen"
                                                  : c.s.status;
     json row = {{"name", name}, {"state", st}, {"mode", c.s.mode}, {"pid", nullptr}, {"uptime", nullptr},
                 {"cpu", nullptr},  {"memory", nullptr}, {"pids", nullptr}, {"addresses", json::array()}};
@@ -319,6 +360,11 @@ int stop(const std::string& dir, const std::string& name, std::optional<uint64_t
   if (c.found == Found::creating) return fail("cannot stop " + name + " yet: it is still being created");
   if (!error.empty()) return fail("will not touch " + name + ": " + error);
   uint64_t wait_us = timeout_us ? *timeout_us : c.s.stop_timeout_us;
+  // A frozen container cannot act on its stop signal: thawed first.
+  if (is_frozen(c.s)) {
+    std::string why;
+    if (!set_frozen(unified_payload(c.s), false, why)) return fail("thaw " + name + ": " + why);
+  }
   if (c.s.keep_unit && !c.s.unit.empty()) {
     // ctrun is the service: stopping the unit (no Restart= then), not
     // signalling ctrun, is what an operator means.
@@ -388,6 +434,25 @@ int kill(const std::string& dir, const std::string& name, const std::string& sig
     UniqueFd fd(pidfd_open(pid));
     if (fd) pidfd_signal(fd.get(), *sig);
   }
+  return 0;
+}
+
+}  // namespace ctrun::ops
+
+namespace ctrun::ops {
+
+int freeze(const std::string& dir, const std::string& name, bool frozen) {
+  if (!must_be_root()) return kFailed;
+  std::string error;
+  Container c = find(dir, name, error);
+  if (c.found != Found::running) {
+    std::fprintf(stderr, "ctrun: %s is not running\n", name.c_str());
+    return kNotRunning;
+  }
+  if (!error.empty()) return fail("will not touch " + name + ": " + error);
+  std::string payload = unified_payload(c.s);
+  if (payload.empty()) return fail(std::string(frozen ? "freeze " : "thaw ") + name + ": it has no cgroup2 directory");
+  if (!set_frozen(payload, frozen, error)) return fail(std::string(frozen ? "freeze " : "thaw ") + name + ": " + error);
   return 0;
 }
 

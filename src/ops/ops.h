@@ -20,5 +20,9 @@ int list(const std::string& state_dir, bool json, bool all);
 // container's own stop.timeout.
 int stop(const std::string& state_dir, const std::string& name, std::optional<uint64_t> timeout_us);
 int kill(const std::string& state_dir, const std::string& name, const std::string& signal, bool all);
+// Freezes (or thaws) the container's processes, not its ctrun, through
+// cgroup2's cgroup.freeze (also on hybrid hosts), waiting (10 s at most)
+// until the kernel reports it done. Idempotent.
+int freeze(const std::string& state_dir, const std::string& name, bool frozen);
 
 }  // namespace ctrun::ops

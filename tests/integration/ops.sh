@@ -134,6 +134,38 @@ expect_rc 0
 wait "$PID_op3"
 no_leaks op3
 
+begin freeze-thaw
+# The container's processes stop and go on; its ctrun keeps running;
+# twice is the same as once; stop thaws a frozen container first.
+start op1 'i=0; while :; do i=$((i+1)); echo $i > /w/tick; usleep 20000; done'
+"$CTRUN" freeze op1
+RC=$?
+expect_rc 0
+"$CTRUN" freeze op1
+RC=$?
+expect_rc 0
+a=$(cat "$WORK/w/tick"); sleep 0.3; b=$(cat "$WORK/w/tick")
+check "frozen: no tick in 0.3 s ($a -> $b)" test "$a" = "$b"
+OUT=$("$CTRUN" list | ours | awk '{print $1, $2}')
+expect_out "NAME STATE
+op1 frozen"
+check "its ctrun is not frozen" sh -c "grep -q '^State:.*[RS]' /proc/$PID_op1/status"
+"$CTRUN" thaw op1
+RC=$?
+expect_rc 0
+a=$(cat "$WORK/w/tick"); sleep 0.3; b=$(cat "$WORK/w/tick")
+check "thawed: it ticks again ($a -> $b)" test "$a" != "$b"
+"$CTRUN" freeze op1
+"$CTRUN" stop op1
+RC=$?
+expect_rc 0
+wait "$PID_op1"; RC=$?
+expect_rc 143
+"$CTRUN" freeze op1 2>/dev/null
+RC=$?
+expect_rc 1
+no_leaks op1
+
 begin not-root
 OUT=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$CTRUN" list 2>&1); RC=$?
 expect_rc 125
