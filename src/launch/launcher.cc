@@ -285,7 +285,11 @@ state::State describe(const plan::LaunchPlan& p, pid_t init, const cgroup::Cgrou
     struct stat st;
     if (stat(("/proc/" + std::to_string(init) + "/ns/" + ns).c_str(), &st) == 0) s.namespaces[ns] = st.st_ino;
   }
-  for (const auto& [path, payload, controller] : cgroups.layout()) s.cgroups.push_back({path, payload, controller});
+  for (const auto& [path, payload, controller] : cgroups.layout()) {
+    struct stat st {};
+    stat(payload.c_str(), &st);
+    s.cgroups.push_back({path, payload, controller, st.st_ino});
+  }
   if (p.keep_unit || p.systemd_scope) s.unit = p.scope.unit;
   s.keep_unit = p.keep_unit;
   s.network = manifest::choice_word("network.mode", static_cast<int>(p.network.mode));

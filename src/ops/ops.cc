@@ -91,6 +91,13 @@ Container find(const std::string& dir, const std::string& name, std::string& err
     error = "the main process recorded for " + name + " (pid " + std::to_string(c.s.main.pid) + ") is not running";
   } else if (!prove(c.s.init, c.init)) {
     error = "the init recorded for " + name + " (pid " + std::to_string(c.s.init.pid) + ") is not running";
+  } else {
+    for (const auto& cg : c.s.cgroups) {
+      if (stat(cg.payload.c_str(), &st) < 0 || st.st_ino != cg.inode) {
+        error = "the cgroup recorded for " + name + " (" + cg.payload + ") is not the one it runs in";
+        break;
+      }
+    }
   }
   c.found = Found::running;
   return c;

@@ -33,7 +33,9 @@ Proc proc_of(const json& j) { return {j.at("pid").get<pid_t>(), j.at("starttime"
 
 std::string to_json(const State& s) {
   json cgroups = json::array();
-  for (const auto& c : s.cgroups) cgroups.push_back({{"path", c.path}, {"payload", c.payload}, {"controller", c.controller}});
+  for (const auto& c : s.cgroups) {
+    cgroups.push_back({{"path", c.path}, {"payload", c.payload}, {"controller", c.controller}, {"inode", c.inode}});
+  }
   json j = {
       {"version", s.version},
       {"name", s.name},
@@ -76,7 +78,7 @@ bool from_json(const std::string& text, State& s, std::string& error) {
     s.cgroups.clear();
     for (const auto& c : j.at("cgroups")) {
       s.cgroups.push_back({c.at("path").get<std::string>(), c.at("payload").get<std::string>(),
-                           c.at("controller").get<std::string>()});
+                           c.at("controller").get<std::string>(), c.at("inode").get<uint64_t>()});
     }
     s.unit = j.at("unit").at("name").get<std::string>();
     s.keep_unit = j.at("unit").at("keep_unit").get<bool>();

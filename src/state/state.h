@@ -30,6 +30,7 @@ struct Cgroup {
   std::string path;     // the limits' directory (the scope or unit)
   std::string payload;  // the container's processes
   std::string controller;  // "" for cgroup2, else the v1 hierarchy
+  uint64_t inode = 0;      // of the payload directory: a recreated one differs
   friend bool operator==(const Cgroup&, const Cgroup&) = default;
 };
 

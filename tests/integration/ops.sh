@@ -123,6 +123,12 @@ sed -i 's/"boot_id": "[^"]*"/"boot_id": "00000000-0000-0000-0000-000000000000"/'
 ERR=$(cat "$WORK/err")
 expect_rc 125
 expect_err "^ctrun: will not touch op3: the state of op3 was recorded before the last boot$"
+cp "$WORK/state.orig" "$st"
+sed -i '0,/"inode": [0-9]*/ s//"inode": 1/' "$st"
+"$CTRUN" kill op3 2>"$WORK/err"; RC=$?
+ERR=$(cat "$WORK/err")
+expect_rc 125
+expect_err "^ctrun: will not touch op3: the cgroup recorded for op3 \(.*/payload\) is not the one it runs in$"
 check "the container is untouched" kill -0 "$PID_op3"
 OUT=$("$CTRUN" list | ours | awk '{print $1, $2}')
 expect_out "NAME STATE
