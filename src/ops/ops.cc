@@ -129,24 +129,31 @@ struct Usage {
   std::optional<uint64_t> mem, mem_limit, pids, pids_max;
 };
 
+// What the container uses (its payload cgroup: never ctrun's own share) and
+// the limits above it (on the scope or unit; under systemd ctrun's own
+// process is one task of it: not the container's).
 Usage usage_of(const state::State& s) {
   Usage u;
+  const uint64_t own_task = s.unit.empty() ? 0 : 1;
+  auto minus = [](std::optional<uint64_t> v, uint64_t d) {
+    return v && *v != UINT64_MAX && *v >= d ? std::optional<uint64_t>(*v - d) : v;
+  };
   for (const auto& c : s.cgroups) {
     if (c.controller.empty()) {
-      std::string stat = cgroup::read_text(c.path + "/cpu.stat");
+      std::string stat = cgroup::read_text(c.payload + "/cpu.stat");
       if (auto pos = stat.find("usage_usec "); pos != std::string::npos) {
         u.cpu_seconds = std::strtod(stat.c_str() + pos + 11, nullptr) / 1e6;
       }
-      if (auto m = number_in(c.path + "/memory.current")) u.mem = m, u.mem_limit = number_in(c.path + "/memory.max");
-      if (auto p = number_in(c.path + "/pids.current")) u.pids = p, u.pids_max = number_in(c.path + "/pids.max");
+      if (auto m = number_in(c.payload + "/memory.current")) u.mem = m, u.mem_limit = number_in(c.path + "/memory.max");
+      if (auto p = number_in(c.payload + "/pids.current")) u.pids = p, u.pids_max = minus(number_in(c.path + "/pids.max"), own_task);
     } else if (c.controller.find("cpuacct") != std::string::npos) {
-      if (auto n = number_in(c.path + "/cpuacct.usage")) u.cpu_seconds = static_cast<double>(*n) / 1e9;
+      if (auto n = number_in(c.payload + "/cpuacct.usage")) u.cpu_seconds = static_cast<double>(*n) / 1e9;
     } else if (c.controller == "memory") {
-      u.mem = number_in(c.path + "/memory.usage_in_bytes");
+      u.mem = number_in(c.payload + "/memory.usage_in_bytes");
       u.mem_limit = number_in(c.path + "/memory.limit_in_bytes");
     } else if (c.controller == "pids") {
-      u.pids = number_in(c.path + "/pids.current");
-      u.pids_max = number_in(c.path + "/pids.max");
+      u.pids = number_in(c.payload + "/pids.current");
+      u.pids_max = minus(number_in(c.path + "/pids.max"), own_task);
     }
   }
   return u;
