@@ -433,6 +433,14 @@ int kill(const std::string& dir, const std::string& name, const std::string& sig
       if (fd && write(fd.get(), "1", 1) == 1) return 0;
     }
   }
+  // Frozen meanwhile (cgroup2), so that nothing forks away between the list
+  // and the signals; thawed after, unless it was frozen before.
+  std::string payload = unified_payload(c.s);
+  bool was_frozen = is_frozen(c.s), froze = false;
+  if (!payload.empty() && !was_frozen) {
+    std::string why;
+    froze = set_frozen(payload, true, why);
+  }
   std::set<pid_t> pids;
   for (const auto& cg : c.s.cgroups) {
     std::string procs = cgroup::read_text(cg.payload + "/cgroup.procs");
@@ -447,6 +455,10 @@ int kill(const std::string& dir, const std::string& name, const std::string& sig
   for (pid_t pid : pids) {
     UniqueFd fd(pidfd_open(pid));
     if (fd) pidfd_signal(fd.get(), *sig);
+  }
+  if (froze) {
+    std::string why;
+    if (!set_frozen(payload, false, why)) return fail("thaw " + name + ": " + why);
   }
   return 0;
 }

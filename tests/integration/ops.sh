@@ -77,6 +77,18 @@ no_leaks op1
 no_leaks op2
 no_leaks op3
 
+begin kill-all
+# --all: every process (frozen meanwhile), the command's children too.
+start op1 'sleep 30 & sleep 31 & wait'
+n=$(cat /sys/fs/cgroup/machine.slice/ctrun-op1.scope/payload/cgroup.procs /sys/fs/cgroup/pids/machine.slice/ctrun-op1.scope/payload/cgroup.procs 2>/dev/null | sort -u | wc -l)
+"$CTRUN" kill op1 TERM --all
+RC=$?
+expect_rc 0
+wait "$PID_op1"; RC=$?
+expect_rc 143
+check "it had its children when killed ($n processes)" test "$n" -ge 3
+no_leaks op1
+
 begin stop-timeout
 # A command that ignores SIGTERM: --timeout 1s kills it after a second.
 start op1 'probe sleep-ignoring 30'
