@@ -84,8 +84,8 @@ int run(int argc, char** argv) {
     else front.push_back(a);
   }
   // `ctrun MANIFEST` is `ctrun run MANIFEST`.
-  static const std::vector<std::string> kVerbs = {"run",  "validate", "list", "stop",   "kill",
-                                                  "freeze", "thaw",   "help", "--help", "-h", "--version"};
+  static const std::vector<std::string> kVerbs = {"run",    "validate", "list", "status", "stop", "kill",
+                                                  "freeze", "thaw",     "help", "--help", "-h",   "--version"};
   if (front.empty() || std::find(kVerbs.begin(), kVerbs.end(), front.front()) == kVerbs.end()) {
     front.insert(front.begin(), "run");
   }
@@ -119,6 +119,9 @@ int run(int argc, char** argv) {
   CLI::App* list_cmd = app.add_subcommand("list", "list the running containers");
   list_cmd->add_flag("--json", as_json, "a JSON array (bytes, seconds)");
   list_cmd->add_flag("--all", all, "also containers whose ctrun was killed (state dead)");
+  CLI::App* status_cmd = app.add_subcommand("status", "one container in detail, with its beancounters");
+  status_cmd->add_option("name", name, "the container")->required();
+  status_cmd->add_flag("--json", as_json, "as JSON (bytes, microseconds)");
   CLI::App* stop_cmd = app.add_subcommand("stop", "stop a container as SIGTERM to its ctrun would");
   stop_cmd->add_option("name", name, "the container")->required();
   stop_cmd->add_option("--timeout", timeout, "kill it after this long (default: its stop.timeout)");
@@ -150,12 +153,14 @@ int run(int argc, char** argv) {
   }
 
   const std::string state_dir = plan::LaunchPlan{}.state_dir;
-  if (list_cmd->parsed() || stop_cmd->parsed() || kill_cmd->parsed() || freeze_cmd->parsed() || thaw_cmd->parsed()) {
+  if (list_cmd->parsed() || status_cmd->parsed() || stop_cmd->parsed() || kill_cmd->parsed() || freeze_cmd->parsed() ||
+      thaw_cmd->parsed()) {
     if (command) {
       std::fprintf(stderr, "ctrun: this verb takes no command after --\n");
       return kExitUsage;
     }
     if (list_cmd->parsed()) return ops::list(state_dir, as_json, all);
+    if (status_cmd->parsed()) return ops::status(state_dir, name, as_json);
     if (kill_cmd->parsed()) return ops::kill(state_dir, name, signal, all);
     if (freeze_cmd->parsed() || thaw_cmd->parsed()) return ops::freeze(state_dir, name, freeze_cmd->parsed());
     std::optional<uint64_t> t;

@@ -483,3 +483,174 @@ int freeze(const std::string& dir, const std::string& name, bool frozen) {
 }
 
 }  // namespace ctrun::ops
+
+namespace ctrun::ops {
+namespace {
+
+struct Row {
+  std::string resource;
+  std::optional<uint64_t> held, maxheld, limit, failcnt;
+  std::optional<std::string> text;  // pressure: "some avg10=..."
+};
+
+// "key value" lines (memory.events, cpu.stat, pids.events): the value of key.
+std::optional<uint64_t> field(const std::string& path, const std::string& key) {
+  std::string t = cgroup::read_text(path);
+  for (size_t pos = 0; pos < t.size();) {
+    size_t nl = t.find('\n', pos);
+    std::string line = t.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    if (line.rfind(key + " ", 0) == 0) return std::strtoull(line.c_str() + key.size() + 1, nullptr, 10);
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return std::nullopt;
+}
+
+// An event count of the container: counted where the limit is (v2,
+// hierarchically) or where the failing process is (v1): the larger of both.
+std::optional<uint64_t> events(const state::Cgroup& c, const std::string& file, const std::string& key) {
+  auto a = field(c.payload + "/" + file, key), b = field(c.path + "/" + file, key);
+  if (a && b) return std::max(*a, *b);
+  return a ? a : b;
+}
+
+// The smallest limit on the way from the payload up to the unit.
+std::optional<uint64_t> smallest(const state::Cgroup& c, const std::string& file) {
+  auto a = number_in(c.payload + "/" + file), b = number_in(c.path + "/" + file);
+  if (a && b) return std::min(*a, *b);
+  return a ? a : b;
+}
+
+std::vector<Row> beancounters(const state::State& s) {
+  std::vector<Row> rows;
+  const uint64_t own_task = s.unit.empty() ? 0 : 1;
+  for (const auto& c : s.cgroups) {
+    const std::string& p = c.payload;
+    if (c.controller.empty() && access((p + "/memory.current").c_str(), F_OK) == 0) {
+      rows.push_back({"memory", number_in(p + "/memory.current"), number_in(p + "/memory.peak"), smallest(c, "memory.max"),
+                      events(c, "memory.events", "max"), {}});
+      rows.push_back({"memory.high", {}, {}, smallest(c, "memory.high"), events(c, "memory.events", "high"), {}});
+      rows.push_back({"oom_kill", events(c, "memory.events", "oom_kill"), {}, {}, {}, {}});
+      rows.push_back({"swap", number_in(p + "/memory.swap.current"), number_in(p + "/memory.swap.peak"),
+                      smallest(c, "memory.swap.max"), events(c, "memory.swap.events", "fail"), {}});
+    } else if (c.controller == "memory") {
+      rows.push_back({"memory", number_in(p + "/memory.usage_in_bytes"), number_in(p + "/memory.max_usage_in_bytes"),
+                      smallest(c, "memory.limit_in_bytes"), number_in(c.path + "/memory.failcnt"), {}});
+      rows.push_back({"oom_kill", events(c, "memory.oom_control", "oom_kill"), {}, {}, {}, {}});
+      rows.push_back({"swap", number_in(p + "/memory.memsw.usage_in_bytes"), number_in(p + "/memory.memsw.max_usage_in_bytes"),
+                      smallest(c, "memory.memsw.limit_in_bytes"), number_in(c.path + "/memory.memsw.failcnt"), {}});
+    }
+    if ((c.controller.empty() && access((p + "/pids.current").c_str(), F_OK) == 0) || c.controller == "pids") {
+      auto max = smallest(c, "pids.max");
+      if (max && *max != UINT64_MAX && *max >= own_task) *max -= own_task;
+      rows.push_back({"pids", number_in(p + "/pids.current"), number_in(p + "/pids.peak"), max,
+                      events(c, "pids.events", "max"), {}});
+    }
+    if (c.controller.empty()) {
+      Row cpu{"cpu", field(p + "/cpu.stat", "usage_usec"), {}, {}, events(c, "cpu.stat", "nr_throttled"), {}};
+      std::string max = cgroup::read_text(c.path + "/cpu.max");
+      if (!max.empty() && max.rfind("max", 0) != 0) {
+        uint64_t quota = std::strtoull(max.c_str(), nullptr, 10);
+        uint64_t period = std::strtoull(max.c_str() + max.find(' ') + 1, nullptr, 10);
+        if (period) cpu.limit = quota * 1000000 / period;  // usec of CPU per second
+      }
+      rows.push_back(cpu);
+      std::string io = cgroup::read_text(p + "/io.stat");
+      Row r{"io", {}, {}, {}, {}, {}};
+      for (const char* k : {"rbytes=", "wbytes="}) {
+        for (size_t pos = io.find(k); pos != std::string::npos; pos = io.find(k, pos + 1)) {
+          r.held = r.held.value_or(0) + std::strtoull(io.c_str() + pos + std::strlen(k), nullptr, 10);
+        }
+      }
+      rows.push_back(r);
+      for (const char* pr : {"cpu", "memory", "io"}) {
+        std::string t = cgroup::read_text(c.path + "/" + std::string(pr) + ".pressure");
+        Row row{std::string(pr) + ".pressure", {}, {}, {}, {}, {}};
+        if (!t.empty()) row.text = t.substr(0, t.find('\n'));
+        rows.push_back(row);
+      }
+    } else if (c.controller.find("cpuacct") != std::string::npos) {
+      if (auto n = number_in(p + "/cpuacct.usage")) rows.push_back({"cpu", *n / 1000, {}, {}, {}, {}});
+    }
+  }
+  return rows;
+}
+
+}  // namespace
+
+int status(const std::string& dir, const std::string& name, bool as_json) {
+  if (!must_be_root()) return kFailed;
+  std::string error;
+  Container c = find(dir, name, error);
+  if (c.found != Found::running) {
+    std::fprintf(stderr, "ctrun: %s is not running\n", name.c_str());
+    return kNotRunning;
+  }
+  if (!error.empty()) return fail("will not read " + name + ": " + error);
+  const state::State& s = c.s;
+  int64_t up = std::max<int64_t>(0, static_cast<int64_t>(time(nullptr)) - s.started);
+  // Interfaces with their counters, as the container's namespace sees them
+  // (/proc/PID/net/dev is the namespace of that process).
+  std::vector<std::array<std::string, 3>> ifs;
+  std::string dev = cgroup::read_text("/proc/" + std::to_string(s.main.pid) + "/net/dev");
+  for (size_t pos = 0, line = 0; pos < dev.size(); ++line) {
+    size_t nl = dev.find('\n', pos);
+    std::string l = dev.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? dev.size() : nl + 1;
+    size_t colon = l.find(':');
+    if (line < 2 || colon == std::string::npos) continue;
+    std::string ifname = l.substr(l.find_first_not_of(' '), colon - l.find_first_not_of(' '));
+    unsigned long long v[16] = {};
+    std::sscanf(l.c_str() + colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+                &v[5], &v[6], &v[7], &v[8]);
+    ifs.push_back({ifname, std::to_string(v[0]), std::to_string(v[8])});
+  }
+  auto rows = beancounters(s);
+  std::string st = is_frozen(s) ? "frozen" : s.status;
+  if (as_json) {
+    auto opt = [](const std::optional<uint64_t>& v) { return v && *v != UINT64_MAX ? json(*v) : json(nullptr); };
+    json j = {{"name", s.name}, {"state", st}, {"mode", s.mode},
+              {"manifest", {{"path", s.manifest}, {"sha256", s.manifest_sha256}}},
+              {"unit", s.unit.empty() ? json(nullptr) : json(s.unit)},
+              {"pids", {{"supervisor", s.supervisor.pid}, {"init", s.init.pid}, {"main", s.main.pid}}},
+              {"uptime", up}, {"namespaces", s.namespaces}, {"cgroups", json::array()}, {"interfaces", json::array()},
+              {"resources", json::array()}};
+    for (const auto& cg : s.cgroups) j["cgroups"].push_back(cg.payload);
+    for (const auto& i : ifs) {
+      j["interfaces"].push_back({{"name", i[0]}, {"rx_bytes", std::stoull(i[1])}, {"tx_bytes", std::stoull(i[2])}});
+    }
+    for (const auto& r : rows) {
+      json row = {{"resource", r.resource}, {"held", opt(r.held)}, {"maxheld", opt(r.maxheld)},
+                  {"limit", opt(r.limit)}, {"failcnt", opt(r.failcnt)}};
+      if (r.text) row["pressure"] = *r.text;
+      j["resources"].push_back(row);
+    }
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s (%s, %s)\n", s.name.c_str(), st.c_str(), s.mode.c_str());
+  std::printf("  manifest: %s (sha256 %s)\n", s.manifest.c_str(), s.manifest_sha256.c_str());
+  std::printf("  unit: %s\n", s.unit.empty() ? "-" : s.unit.c_str());
+  std::printf("  pids: supervisor %d, init %d, main %d; up %s\n", s.supervisor.pid, s.init.pid, s.main.pid,
+              human_duration(up).c_str());
+  std::string ns;
+  for (const auto& [k, v] : s.namespaces) ns += (ns.empty() ? "" : " ") + k + ":" + std::to_string(v);
+  std::printf("  namespaces: %s\n", ns.c_str());
+  for (const auto& cg : s.cgroups) std::printf("  cgroup: %s\n", cg.payload.c_str());
+  for (const auto& i : ifs) std::printf("  interface: %s rx %s tx %s bytes\n", i[0].c_str(), i[1].c_str(), i[2].c_str());
+  std::printf("%-16s %14s %14s %14s %10s\n", "RESOURCE", "HELD", "MAXHELD", "LIMIT", "FAILCNT");
+  auto num = [](const std::optional<uint64_t>& v) {
+    return !v ? std::string("-") : *v == UINT64_MAX ? std::string("max") : std::to_string(*v);
+  };
+  for (const auto& r : rows) {
+    if (r.text) {
+      std::printf("%-16s %s\n", r.resource.c_str(), r.text->c_str());
+      continue;
+    }
+    std::printf("%-16s %14s %14s %14s %10s\n", r.resource.c_str(), num(r.held).c_str(), num(r.maxheld).c_str(),
+                num(r.limit).c_str(), num(r.failcnt).c_str());
+  }
+  return 0;
+}
+
+}  // namespace ctrun::ops

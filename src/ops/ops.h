@@ -20,6 +20,11 @@ int list(const std::string& state_dir, bool json, bool all);
 // container's own stop.timeout.
 int stop(const std::string& state_dir, const std::string& name, std::optional<uint64_t> timeout_us);
 int kill(const std::string& state_dir, const std::string& name, const std::string& signal, bool all);
+// One container in detail: identity, namespaces, cgroups, interfaces with
+// their counters, and a beancounter table (RESOURCE HELD MAXHELD LIMIT
+// FAILCNT) from the cgroup files of either version; `-`/null where the host
+// has no such file. 1 when it is not running.
+int status(const std::string& state_dir, const std::string& name, bool json);
 // Freezes (or thaws) the container's processes, not its ctrun, through
 // cgroup2's cgroup.freeze (also on hybrid hosts), waiting (10 s at most)
 // until the kernel reports it done. Idempotent.

@@ -184,6 +184,36 @@ RC=$?
 expect_rc 1
 no_leaks op1
 
+begin status
+# The beancounters against the manifest and the cgroup files: the pids
+# limit hit by forks past it shows in FAILCNT while the container runs.
+manifest opst <<EOF2
+rootfs: {path: $R}
+mounts: [{type: bind, source: $WORK/w, target: /w}]
+resources: {memory: {max: 64M}, pids: {max: 10}}
+process: {args: [/bin/true]}
+EOF2
+rm -f "$WORK/w/opst"
+CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$WORK/opst.yaml" \
+  -- sh -c 'probe forks 20 > /w/forks; touch /w/opst; sleep 30' >/dev/null 2>&1 &
+ctr=$!
+for _ in $(seq 200); do [ -e "$WORK/w/opst" ] && break; sleep 0.05; done
+OUT=$("$CTRUN" status opst | awk '$1 == "memory" || $1 == "pids" {print $1, $4}')
+expect_out "memory 67108864
+pids 10"
+failcnt=$("$CTRUN" status opst | awk '$1 == "pids" {print $5}')
+check "pids FAILCNT counts the refused forks ($failcnt; the probe said $(cat "$WORK/w/forks"))" test "$failcnt" -ge 1
+OUT=$("$CTRUN" status opst | head -1)
+expect_out "opst (running, app)"
+"$CTRUN" status opst --json > "$WORK/status.json"
+check "status JSON: the pids row" sh -c "tr -d ' \n' < $WORK/status.json | grep -q '\"limit\":10'"
+"$CTRUN" status nosuch 2>/dev/null
+RC=$?
+expect_rc 1
+"$CTRUN" stop opst
+wait "$ctr"
+no_leaks opst
+
 begin not-root
 OUT=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$CTRUN" list 2>&1); RC=$?
 expect_rc 125
