@@ -84,8 +84,8 @@ int run(int argc, char** argv) {
     else front.push_back(a);
   }
   // `ctrun MANIFEST` is `ctrun run MANIFEST`.
-  static const std::vector<std::string> kVerbs = {"run",    "validate", "list", "status", "stop", "kill",
-                                                  "freeze", "thaw",     "help", "--help", "-h",   "--version"};
+  static const std::vector<std::string> kVerbs = {"run",    "validate", "list", "status", "stop",   "kill",
+                                                  "freeze", "thaw",     "check", "help",  "--help", "-h", "--version"};
   if (front.empty() || std::find(kVerbs.begin(), kVerbs.end(), front.front()) == kVerbs.end()) {
     front.insert(front.begin(), "run");
   }
@@ -129,6 +129,8 @@ int run(int argc, char** argv) {
   kill_cmd->add_option("name", name, "the container")->required();
   kill_cmd->add_option("signal", signal, "a name or number (default SIGTERM)");
   kill_cmd->add_flag("--all", all, "every process of the container");
+  CLI::App* check_cmd = app.add_subcommand("check", "what this host gives a container, tried item by item");
+  check_cmd->add_flag("--json", as_json, "as JSON");
   CLI::App* freeze_cmd = app.add_subcommand("freeze", "freeze the container's processes (ctrun keeps running)");
   freeze_cmd->add_option("name", name, "the container")->required();
   CLI::App* thaw_cmd = app.add_subcommand("thaw", "thaw a frozen container");
@@ -153,6 +155,7 @@ int run(int argc, char** argv) {
   }
 
   const std::string state_dir = plan::LaunchPlan{}.state_dir;
+  if (check_cmd->parsed()) return ops::check(as_json);
   if (list_cmd->parsed() || status_cmd->parsed() || stop_cmd->parsed() || kill_cmd->parsed() || freeze_cmd->parsed() ||
       thaw_cmd->parsed()) {
     if (command) {

@@ -219,6 +219,16 @@ int Rtnl::add_lower(const std::string& kind, const std::string& name, int lower,
   return transact();
 }
 
+int Rtnl::add_link(const std::string& kind, const std::string& name) {
+  nlmsghdr* nlh = start(buf_, RTM_NEWLINK, kCreate);
+  link_header(nlh, 0);
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind.c_str());
+  mnl_attr_nest_end(nlh, info);
+  return transact();
+}
+
 int Rtnl::move(int index, int netns, const std::string& new_name) {
   nlmsghdr* nlh = start(buf_, RTM_NEWLINK, kAcked);
   link_header(nlh, index);

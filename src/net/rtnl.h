@@ -57,6 +57,8 @@ class Rtnl {
   // A macvlan or ipvlan device on `lower` (an index here) created as `name`
   // directly in netns. mode: IFLA_MACVLAN_MODE or IFLA_IPVLAN_MODE value.
   int add_lower(const std::string& kind, const std::string& name, int lower, int netns, uint32_t mode);
+  // A link of `kind` with no settings (a bridge), here.
+  int add_link(const std::string& kind, const std::string& name);
   // Moves a link into netns; renamed when new_name is not empty.
   int move(int index, int netns, const std::string& new_name = {});
   int set_up(int index, bool up = true);

@@ -25,6 +25,10 @@ int kill(const std::string& state_dir, const std::string& name, const std::strin
 // FAILCNT) from the cgroup files of either version; `-`/null where the host
 // has no such file. 1 when it is not running.
 int status(const std::string& state_dir, const std::string& name, bool json);
+// What this host gives a container, tried item by item (namespaces,
+// system calls, cgroups, link kinds, devices, systemd): 0, or 1 naming the
+// first missing item ctrun needs.
+int check(bool json);
 // Freezes (or thaws) the container's processes, not its ctrun, through
 // cgroup2's cgroup.freeze (also on hybrid hosts), waiting (10 s at most)
 // until the kernel reports it done. Idempotent.

@@ -214,6 +214,26 @@ expect_rc 1
 wait "$ctr"
 no_leaks opst
 
+begin check
+# The host report: done by trying, leaves nothing behind, agrees with ip(8).
+"$CTRUN" check > "$WORK/check.out"
+RC=$?
+expect_rc 0
+OUT=$(awk '$1 == "namespace.mount" || $1 == "syscall.openat2" || $1 == "mount_api" {print $1, $2}' "$WORK/check.out")
+expect_out "namespace.mount yes
+syscall.openat2 yes
+mount_api yes"
+ip netns add "ctck$$"
+ip -n "ctck$$" link add ck0 type veth peer name ck1
+want=no
+ip -n "ctck$$" link add link ck0 name ck2 type ipvlan mode l2 2>/dev/null && want=yes
+ip netns del "ctck$$"
+OUT=$(awk '$1 == "link.ipvlan" {print $2}' "$WORK/check.out")
+expect_out "$want"
+"$CTRUN" check --json > "$WORK/check.json"
+check "check --json: an array of items" grep -q '"item": "cgroup.mode"' "$WORK/check.json"
+no_leaks check
+
 begin not-root
 OUT=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$CTRUN" list 2>&1); RC=$?
 expect_rc 125
