@@ -352,6 +352,11 @@ int stop(const std::string& dir, const std::string& name, std::optional<uint64_t
   if (!must_be_root()) return kFailed;
   std::string error;
   Container c = find(dir, name, error);
+  // Still being created: its state comes once the command runs (10 s at most).
+  for (int i = 0; i < 500 && c.found == Found::creating; ++i) {
+    usleep(20000);
+    c = find(dir, name, error);
+  }
   if (c.found == Found::absent) return 0;
   if (c.found == Found::dead) {
     // A ctrun killed with SIGKILL: its state and empty cgroups go.
@@ -371,7 +376,7 @@ int stop(const std::string& dir, const std::string& name, std::optional<uint64_t
     }
     return 0;
   }
-  if (c.found == Found::creating) return fail("cannot stop " + name + " yet: it is still being created");
+  if (c.found == Found::creating) return fail("cannot stop " + name + ": it has been in creation for 10 s");
   if (!error.empty()) return fail("will not touch " + name + ": " + error);
   uint64_t wait_us = timeout_us ? *timeout_us : c.s.stop_timeout_us;
   // A frozen container cannot act on its stop signal: thawed first.

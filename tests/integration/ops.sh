@@ -20,7 +20,9 @@ start() {
   CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$WORK/$n.yaml" -- sh -c "touch /w/$n; $*" \
     >"$WORK/$n.out" 2>&1 </dev/null &
   eval "PID_$n=$!"
-  for _ in $(seq 200); do [ -e "$WORK/w/$n" ] && return 0; sleep 0.05; done
+  # Its command runs, and ctrun has written its state (a moment after: the
+  # command may get there first).
+  for _ in $(seq 200); do [ -e "$WORK/w/$n" ] && [ -e "/run/ctrun/$n/state.json" ] && return 0; sleep 0.05; done
   bad "$n did not start"
 }
 ours() { grep -E '^(NAME|op[123] )'; }  # other containers of the machine are not ours to count
@@ -197,7 +199,7 @@ rm -f "$WORK/w/opst"
 CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$WORK/opst.yaml" \
   -- sh -c 'probe forks 20 > /w/forks; touch /w/opst; sleep 30' >/dev/null 2>&1 &
 ctr=$!
-for _ in $(seq 200); do [ -e "$WORK/w/opst" ] && break; sleep 0.05; done
+for _ in $(seq 200); do [ -e "$WORK/w/opst" ] && [ -e /run/ctrun/opst/state.json ] && break; sleep 0.05; done
 OUT=$("$CTRUN" status opst | awk '$1 == "memory" || $1 == "pids" {print $1, $4}')
 expect_out "memory 67108864
 pids 10"
