@@ -75,6 +75,7 @@ check() {
 no_leaks() {
   local name=$1 n
   [ -e "/run/ctrun/$name.lock" ] && bad "lock file /run/ctrun/$name.lock left behind"
+  [ -e "/run/ctrun/$name" ] && bad "state /run/ctrun/$name left behind"
   n=$(grep -cF -e "$WORK" -e " /run/ctrun " /proc/self/mountinfo)
   [ "$n" -ne 0 ] && bad "$n mounts left in the host's mount table"
   n=$(grep -l "CTIT_TOKEN=$TOKEN" /proc/[0-9]*/environ 2>/dev/null | wc -l)

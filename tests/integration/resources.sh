@@ -228,6 +228,7 @@ process: {args: [/bin/true]}
 EOF2
 ct "$WORK/other.yaml"
 expect_rc 0
+"$CTRUN" stop res  # its dead state (the cgroups went with the other run)
 no_leaks res
 no_leaks other
 
