@@ -131,6 +131,8 @@ int run(int argc, char** argv) {
   kill_cmd->add_flag("--all", all, "every process of the container");
   CLI::App* check_cmd = app.add_subcommand("check", "what this host gives a container, tried item by item");
   check_cmd->add_flag("--json", as_json, "as JSON");
+  check_cmd->add_option("manifest", manifest_path, "check this manifest against the host instead");
+  check_cmd->add_option("--set", sets, "override a key, as for run")->take_all()->allow_extra_args(false);
   CLI::App* freeze_cmd = app.add_subcommand("freeze", "freeze the container's processes (ctrun keeps running)");
   freeze_cmd->add_option("name", name, "the container")->required();
   CLI::App* thaw_cmd = app.add_subcommand("thaw", "thaw a frozen container");
@@ -155,7 +157,15 @@ int run(int argc, char** argv) {
   }
 
   const std::string state_dir = plan::LaunchPlan{}.state_dir;
-  if (check_cmd->parsed()) return ops::check(as_json);
+  if (check_cmd->parsed()) {
+    if (manifest_path.empty()) return ops::check(as_json);
+    // The manifest's own errors (with their positions) are its answer: 1.
+    auto loaded = load(manifest_path, sets, std::nullopt);
+    if (!loaded) return ops::kNotRunning;
+    auto p = make_plan(manifest_path, *loaded, false);
+    if (!p) return ops::kNotRunning;
+    return ops::check_manifest(*p, as_json);
+  }
   if (list_cmd->parsed() || status_cmd->parsed() || stop_cmd->parsed() || kill_cmd->parsed() || freeze_cmd->parsed() ||
       thaw_cmd->parsed()) {
     if (command) {

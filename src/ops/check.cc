@@ -30,6 +30,9 @@
 #include "cgroup/host.h"
 #include "net/rtnl.h"
 #include "ops/ops.h"
+#include "plan/plan.h"
+#include <linux/capability.h>
+#include <algorithm>
 
 namespace ctrun::ops {
 namespace {
@@ -65,9 +68,7 @@ std::string first_line(const std::string& path) {
   return t.substr(0, t.find('\n'));
 }
 
-}  // namespace
-
-int check(bool as_json) {
+std::vector<Item> probe_host() {
   std::vector<Item> items;
   auto add = [&](std::string name, bool ok, bool required, std::string detail = {}) {
     items.push_back({std::move(name), ok, required, std::move(detail)});
@@ -174,7 +175,20 @@ int check(bool as_json) {
   add("systemd.pid1", pid1 == "systemd", false, pid1);
   add("systemd.bus", access("/run/dbus/system_bus_socket", F_OK) == 0, false);
   if (const char* unit = std::getenv("INVOCATION_ID")) add("systemd.own_unit", true, false, unit);
+  return items;
+}
 
+bool probe_ok(const std::vector<Item>& items, const std::string& name) {
+  for (const auto& i : items) {
+    if (i.name == name) return i.ok;
+  }
+  return false;
+}
+
+}  // namespace
+
+int check(bool as_json) {
+  std::vector<Item> items = probe_host();
   const Item* missing = nullptr;
   for (const auto& i : items) {
     if (i.required && !i.ok && !missing) missing = &i;
@@ -193,6 +207,74 @@ int check(bool as_json) {
     std::fprintf(stderr, "ctrun: this host lacks %s, which ctrun needs\n", missing->name.c_str());
     return kNotRunning;
   }
+  return 0;
+}
+
+int check_manifest(const plan::LaunchPlan& p, bool as_json) {
+  std::vector<Item> host = probe_host();
+  std::vector<std::pair<std::string, std::string>> problems;
+  auto need = [&](const std::string& item, const std::string& key, const std::string& what) {
+    if (!probe_ok(host, item)) problems.emplace_back(key, what);
+  };
+  // cgroups: every controller a limit needs.
+  const cgroup::Host& cg = p.cgroup_host;
+  for (const auto& s : p.cgroups.settings) {
+    bool has = p.cgroups.v2 ? std::find(cg.v2_controllers.begin(), cg.v2_controllers.end(), s.controller) !=
+                                  cg.v2_controllers.end()
+                            : cg.has_v1(s.controller);
+    if (!has) problems.emplace_back(s.key, "this host's cgroups have no " + s.controller + " controller");
+  }
+  // rlimits above ctrun's own hard limits need CAP_SYS_RESOURCE.
+  bool sys_resource = caps::has(caps::own_bounding(), CAP_SYS_RESOURCE);
+  for (const auto& r : p.exec.rlimits) {
+    struct rlimit cur {};
+    getrlimit(r.resource, &cur);
+    if (r.hard > cur.rlim_max && !sys_resource) {
+      problems.emplace_back("process.rlimits." + r.name, "the hard limit " + std::to_string(r.hard) + " is above ctrun's own (" +
+                                                             std::to_string(cur.rlim_max) + ") and there is no CAP_SYS_RESOURCE");
+    }
+  }
+  if (p.clone_flags & CLONE_NEWUSER) need("namespace.user", "namespaces.user", "this host does not let ctrun make user namespaces");
+  if (p.clone_flags & CLONE_NEWTIME) need("namespace.time", "namespaces.time", "this kernel has no time namespaces");
+  if (p.root.kind == plan::RootPlan::Kind::ephemeral) need("filesystem.overlay", "rootfs.ephemeral", "this kernel has no overlayfs");
+  if (p.systemd_scope && access("/run/dbus/system_bus_socket", F_OK) != 0) {
+    problems.emplace_back("systemd.register", "a scope needs systemd's bus, and this host has none");
+  }
+  // The network: the link kind, and the host's interfaces it names.
+  const plan::NetworkPlan& n = p.network;
+  if (n.active()) {
+    net::Rtnl r;
+    bool open = r.open() == 0;
+    auto exists = [&](const std::string& ifname, net::LinkInfo& l) { return open && r.link(ifname, l) == 0; };
+    net::LinkInfo l;
+    if (!n.host_if.empty()) need("link.veth", "network.mode", "this kernel has no veth");
+    if (!n.bridge.empty()) {
+      if (!exists(n.bridge, l)) problems.emplace_back("network.bridge", "there is no interface " + n.bridge + " on the host");
+      else if (l.kind != "bridge") problems.emplace_back("network.bridge", n.bridge + " is not a bridge");
+    }
+    if (!n.kind.empty()) {
+      need("link." + n.kind, "network.mode", "this kernel has no " + n.kind);
+      if (!exists(n.parent, l)) problems.emplace_back("network.parent", "there is no interface " + n.parent + " on the host");
+    }
+    for (size_t i = 0; i < n.interfaces.size(); ++i) {
+      if (!exists(n.interfaces[i], l)) {
+        problems.emplace_back("network.interfaces[" + std::to_string(i) + "]",
+                              "there is no interface " + n.interfaces[i] + " on the host");
+      }
+    }
+  }
+  if (as_json) {
+    nlohmann::json j = {{"ok", problems.empty()}, {"problems", nlohmann::json::array()}};
+    for (const auto& [k, v] : problems) j["problems"].push_back({{"key", k}, {"problem", v}});
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    for (const auto& [k, v] : problems) std::printf("%s: %s\n", k.c_str(), v.c_str());
+  }
+  if (!problems.empty()) {
+    std::fprintf(stderr, "ctrun: %s cannot run on this host: %s\n", p.name.c_str(), problems.front().first.c_str());
+    return kNotRunning;
+  }
+  if (!as_json) std::printf("%s can run on this host\n", p.name.c_str());
   return 0;
 }
 

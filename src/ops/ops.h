@@ -29,6 +29,15 @@ int status(const std::string& state_dir, const std::string& name, bool json);
 // system calls, cgroups, link kinds, devices, systemd): 0, or 1 naming the
 // first missing item ctrun needs.
 int check(bool json);
+}  // namespace ctrun::ops
+namespace ctrun::plan {
+struct LaunchPlan;
+}
+namespace ctrun::ops {
+// check MANIFEST: what of a planned manifest this host cannot give (cgroup
+// controllers, rlimits, namespaces, overlay, systemd's bus, link kinds and
+// the interfaces it names): 0, or 1 naming the first key.
+int check_manifest(const plan::LaunchPlan& p, bool json);
 // Freezes (or thaws) the container's processes, not its ctrun, through
 // cgroup2's cgroup.freeze (also on hybrid hosts), waiting (10 s at most)
 // until the kernel reports it done. Idempotent.
