@@ -250,6 +250,21 @@ EOF
 done
 net_clean mvm
 
+begin macvlan-passthru
+# passthru takes the whole parent: one with no other macvlan on it.
+nsx ip link add pt0 type veth peer name pt1
+nsx ip link set pt0 up
+nsx ip link set pt1 up
+manifest mvp <<EOF
+rootfs: {path: $R}
+network: {mode: macvlan, parent: pt0, macvlan_mode: passthru, address: [10.231.12.2/24]}
+EOF
+ct "$WORK/mvp.yaml" -- sh -c 'ip addr show eth0 | grep -o "inet [0-9./]*"'
+expect_rc 0
+expect_out "inet 10.231.12.2/24"
+nsx ip link del pt0
+net_clean mvp
+
 begin macvlan-no-parent
 manifest nopar <<EOF
 rootfs: {path: $R}
@@ -267,7 +282,7 @@ begin ipvlan
 if nsx ip link add link up0 name ipv-probe type ipvlan mode l2 2>/dev/null; then
   nsx ip link del ipv-probe
   echo "ipvlan: supported by this kernel, connectivity tested"
-  for mode in l2 l3; do
+  for mode in l2 l3 l3s; do
     for c in 2 3; do
       manifest "ipv$c" <<EOF
 rootfs: {path: $R}
