@@ -202,8 +202,9 @@ class ChildGuard {
 // queued. Messages are dropped (an empty string returned, so the caller
 // reads on) when they are too long, carry no credentials, or come from a
 // live process outside the container's mount namespace; fds sent along are
-// closed unread. A sender that has exited already cannot be placed (by pid,
-// the only handle the credentials give) and is heard: short-lived senders
+// closed unread. A sender that has exited, or is exiting (ENOENT or ESRCH
+// from its ns link), cannot be placed (by pid, the only handle the
+// credentials give) and is heard: short-lived senders
 // such as `systemd-notify --ready` are the common case, and a process
 // outside the container reaches the socket only through /proc/PID/root of a
 // container process, which takes ptrace rights over it.
@@ -238,7 +239,7 @@ std::optional<std::string> read_guest_message(int fd, ino_t container_mnt) {
   if (static_cast<size_t>(n) > systemd::kMaxNotifyMessage || !cred || cred->pid <= 0) return std::string();
   struct stat st;
   if (stat(("/proc/" + std::to_string(cred->pid) + "/ns/mnt").c_str(), &st) == 0 ? st.st_ino != container_mnt
-                                                                                   : errno != ENOENT) {
+                                                                                   : errno != ENOENT && errno != ESRCH) {
     return std::string();
   }
   return std::string(buf, static_cast<size_t>(n));
@@ -677,7 +678,9 @@ int launch(const plan::LaunchPlan& p) {
         {timer ? timer.get() : -1, POLLIN, 0},
         {tty && tty->stdin_open() ? STDIN_FILENO : -1, POLLIN, 0},
         {tty && master_open ? tty->master() : -1, POLLIN, 0},
-        {guest ? guest.get() : -1, POLLIN, 0},
+        // Heard once the payload runs: it can be quicker with READY=1 than the
+        // child with its payload_running, and ctrun's "started" comes first.
+        {guest && running ? guest.get() : -1, POLLIN, 0},
         {watchdog ? watchdog.get() : -1, POLLIN, 0},
     };
     if (poll(all, std::size(all), -1) < 0) {
