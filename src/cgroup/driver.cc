@@ -43,6 +43,22 @@ uint64_t field(const std::string& text, const std::string& key) {
   return 0;
 }
 
+// dir and every cgroup below it, deepest first: what `ctrun exec --cgroup`
+// or a guest made inside the payload goes with it.
+std::vector<std::string> subtree(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (struct dirent* e = readdir(d)) {
+      if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+      auto below = subtree(dir + "/" + e->d_name);
+      out.insert(out.end(), below.begin(), below.end());
+    }
+    closedir(d);
+  }
+  out.push_back(dir);
+  return out;
+}
+
 std::vector<pid_t> procs(const std::string& dir) {
   std::vector<pid_t> out;
   std::istringstream in(read_text(dir + "/cgroup.procs"));
@@ -379,8 +395,11 @@ void Cgroups::destroy() {
   // reach, with pid: false) is killed: cgroup.kill on cgroup2; on v1
   // frozen first, so that nothing forks away between the list and the kill.
   std::vector<pid_t> left;
+  std::vector<std::vector<std::string>> trees;  // each payload's subtree
   for (const auto& d : dirs_) {
-    for (const auto& dir : {d.payload, d.path}) {
+    trees.push_back(subtree(d.payload));
+    trees.back().push_back(d.path);
+    for (const auto& dir : trees.back()) {
       auto ps = procs(dir);
       left.insert(left.end(), ps.begin(), ps.end());
     }
@@ -398,8 +417,8 @@ void Cgroups::destroy() {
         if (d.controller == "freezer") freezer = d.path;
       }
       if (!freezer.empty()) write_file(freezer + "/freezer.state", "FROZEN");
-      for (const auto& d : dirs_) {
-        for (const auto& dir : {d.payload, d.path}) {
+      for (const auto& tree : trees) {
+        for (const auto& dir : tree) {
           for (pid_t p : procs(dir)) kill(p, SIGKILL);
         }
       }
@@ -407,8 +426,11 @@ void Cgroups::destroy() {
     }
     wait_gone(left);
   }
-  for (const auto& d : dirs_) {
-    rmdir(d.payload.c_str());
+  for (size_t i = 0; i < dirs_.size(); ++i) {
+    const auto& d = dirs_[i];
+    for (const auto& dir : trees[i]) {
+      if (dir != d.path) rmdir(dir.c_str());
+    }
     if (delegated_) continue;  // systemd removes its scope once ctrun has left it
     rmdir(d.path.c_str());
     // The slice goes too when ctrun owns the tree (no systemd) and nothing
