@@ -85,7 +85,7 @@ int run(int argc, char** argv) {
   }
   // `ctrun MANIFEST` is `ctrun run MANIFEST`.
   static const std::vector<std::string> kVerbs = {"run",    "validate", "list", "status", "stop",   "kill",
-                                                  "freeze", "thaw",     "check", "help",  "--help", "-h", "--version"};
+                                                  "freeze", "thaw",     "check", "exec", "help",  "--help", "-h", "--version"};
   if (front.empty() || std::find(kVerbs.begin(), kVerbs.end(), front.front()) == kVerbs.end()) {
     front.insert(front.begin(), "run");
   }
@@ -137,6 +137,16 @@ int run(int argc, char** argv) {
   freeze_cmd->add_option("name", name, "the container")->required();
   CLI::App* thaw_cmd = app.add_subcommand("thaw", "thaw a frozen container");
   thaw_cmd->add_option("name", name, "the container")->required();
+  ops::ExecRequest exec_req;
+  bool want_tty = false, no_tty = false;
+  CLI::App* exec_cmd = app.add_subcommand("exec", "run a command in a running container: ctrun exec NAME -- CMD...");
+  exec_cmd->add_option("name", exec_req.name, "the container")->required();
+  exec_cmd->add_flag("-t,--tty", want_tty, "a pty of the container for the command (default: when stdin is a terminal)");
+  exec_cmd->add_flag("-T,--no-tty", no_tty, "the caller's stdin, stdout and stderr as they are");
+  exec_cmd->add_option("-u,--user", exec_req.user, "USER[:GROUP], from the container's passwd and group files");
+  exec_cmd->add_option("-w,--workdir", exec_req.cwd, "the command's directory (default: process.cwd)");
+  exec_cmd->add_option("-e,--env", exec_req.env, "K=V over the container's environment (repeatable)")->take_all();
+  exec_cmd->add_option("--cgroup", exec_req.cgroup, "a cgroup below the container's to run in");
 
   try {
     std::vector<std::string> reversed(front.rbegin(), front.rend());
@@ -157,6 +167,37 @@ int run(int argc, char** argv) {
   }
 
   const std::string state_dir = plan::LaunchPlan{}.state_dir;
+  if (exec_cmd->parsed()) {
+    if (!command || command->empty()) {
+      std::fprintf(stderr, "ctrun: exec needs the command after --: ctrun exec NAME -- CMD...\n");
+      return kExitUsage;
+    }
+    if (want_tty && no_tty) {
+      std::fprintf(stderr, "ctrun: exec: -t and -T exclude each other\n");
+      return kExitUsage;
+    }
+    if (want_tty || no_tty) exec_req.tty = want_tty;
+    for (const auto& kv : exec_req.env) {
+      if (kv.find('=') == std::string::npos || kv[0] == '=') {
+        std::fprintf(stderr, "ctrun: exec: -e %s: expected NAME=value\n", kv.c_str());
+        return kExitUsage;
+      }
+    }
+    if (!exec_req.cwd.empty() && exec_req.cwd[0] != '/') {
+      std::fprintf(stderr, "ctrun: exec: -w %s: expected an absolute path\n", exec_req.cwd.c_str());
+      return kExitUsage;
+    }
+    std::string error;
+    if (!ops::reexec_sealed(argv, error)) {
+      std::fprintf(stderr, "ctrun: %s\n", error.c_str());
+      return kExitFailure;
+    }
+    exec_req.command = *command;
+    return ops::exec(state_dir, exec_req, [&](const std::string& snapshot, const std::vector<std::string>& cmd) {
+      auto loaded = load(snapshot, {}, cmd);
+      return loaded ? make_plan(snapshot, *loaded, true) : std::nullopt;
+    });
+  }
   if (check_cmd->parsed()) {
     if (manifest_path.empty()) return ops::check(as_json);
     // The manifest's own errors (with their positions) are its answer: 1.
@@ -208,6 +249,7 @@ int run(int argc, char** argv) {
   auto p = make_plan(manifest_path, *loaded, true);
   if (!p) return kExitFailure;
   p->manifest_path = manifest_path;
+  p->snapshot = manifest::emit_yaml(loaded->manifest);
   return launch::launch(*p);
 }
 

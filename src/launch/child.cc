@@ -29,6 +29,7 @@
 #include <cstring>
 
 #include "launch/ids.h"
+#include "launch/payload.h"
 #include "launch/privilege.h"
 #include "launch/protocol.h"
 #include "mount/build.h"
@@ -39,23 +40,6 @@ namespace {
 [[noreturn]] void die(int sock, const Failure& f, int status = 125) {
   send_message(sock, failure_message(f, status));
   _exit(status);
-}
-
-// Reads a small regular file of the container (after pivot_root, so any
-// symlink resolves inside it). O_NONBLOCK: a FIFO planted at /etc/passwd
-// must not hang the launch.
-std::string read_small_file(const char* path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) return {};
-  struct stat st;
-  std::string out;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= (1 << 20)) {
-    char buf[8192];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
 }
 
 // The container's console: a pty of the container's own devpts instance,
@@ -131,132 +115,21 @@ bool open_notify_socket(int sock, Failure& f) {
   return true;
 }
 
-int exec_status(int err) { return err == ENOENT || err == ENOTDIR ? 127 : 126; }
-
-// execvpe without the caller's PATH: the search uses the container's PATH.
-int exec_search(const plan::ExecPlan& e, char* const argv[], char* const envp[]) {
-  const std::string& cmd = e.argv[0];
-  if (cmd.find('/') != std::string::npos) {
-    execve(cmd.c_str(), argv, envp);
-    return errno;
-  }
-  int err = ENOENT;
-  size_t pos = 0;
-  const std::string& path = e.path_var;
-  while (pos <= path.size()) {
-    size_t colon = path.find(':', pos);
-    if (colon == std::string::npos) colon = path.size();
-    std::string dir = path.substr(pos, colon - pos);
-    pos = colon + 1;
-    std::string full = (dir.empty() ? "." : dir) + "/" + cmd;
-    execve(full.c_str(), argv, envp);
-    // Keep the most telling error: "found but not executable" beats "not here".
-    if (errno != ENOENT && errno != ENOTDIR) err = errno;
-  }
-  return err;
-}
-
 // The payload's own steps, in its own process under the stub init. Failures
 // go to the stub through `report` (a CLOEXEC pipe: EOF means execve worked).
 [[noreturn]] void payload_main(const plan::LaunchPlan& p, const Identity& id, const std::string& console,
                                int report) {
-  auto fail = [&](Failure f, int status = 125) {
+  auto fail = [&](const Failure& f, int status) {
     Message m = failure_message(f, status);
     ssize_t n = write(report, &m, sizeof m);
     (void)n;
     _exit(status);
   };
-  const plan::ExecPlan& e = p.exec;
-
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  signal(SIGPIPE, SIG_DFL);
-
-  // A session of its own: the payload can never reach the caller's terminal
-  // as its controlling tty (TIOCSTI injection, CVE-2017-5226).
-  if (setsid() < 0) fail({"start a session", errno, {}, {}});
-  if (!console.empty()) {
-    int tty = open(console.c_str(), O_RDWR);
-    if (tty < 0 || ioctl(tty, TIOCSCTTY, 0) < 0) fail({"make the pty the controlling terminal", errno, "process.terminal", {}});
-    for (int fd = 0; fd < 3; ++fd) dup2(tty, fd);
-    if (tty > 2) close(tty);
+  int tty = -1;
+  if (!console.empty() && (tty = open(console.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+    fail({"open the pty " + console, errno, "process.terminal", {}}, 125);
   }
-  for (const auto& r : e.rlimits) {
-    struct rlimit rl {r.soft, r.hard};
-    if (setrlimit(r.resource, &rl) < 0) {
-      int err = errno;
-      struct rlimit cur {};
-      getrlimit(r.resource, &cur);
-      std::string detail;
-      if (err == EPERM) {
-        detail = "the hard limit cannot be raised above ctrun's own (" + std::to_string(cur.rlim_max) +
-                 ") without CAP_SYS_RESOURCE";
-      }
-      fail({"set the " + r.name + " limit", err, "process.rlimits." + r.name, detail});
-    }
-  }
-  if (e.oom_score_adjust != 0) {
-    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    std::string v = std::to_string(e.oom_score_adjust);
-    if (fd < 0 || write(fd, v.data(), v.size()) < 0) {
-      fail({"set oom_score_adj to " + v, errno, "process.oom_score_adjust", {}});
-    }
-    close(fd);
-  }
-  umask(e.umask);
-  const bool root = id.uid == 0;
-  Failure f;
-  // Without no_new_privileges only a privileged process may load a filter:
-  // then it goes in now, while the payload is still root, and must allow
-  // what follows (setuid, capset, execve), as every sane profile does.
-  const bool seccomp_early = e.seccomp.enabled && !e.no_new_privileges;
-  if (seccomp_early && !load_seccomp(e.seccomp.compiled, f)) fail(f);
-  if (!keep_caps_across_setuid(root, e.caps, f)) fail(f);
-  if (setgroups(id.groups.size(), id.groups.data()) < 0) fail({"set the supplementary groups", errno, "process.supplementary_groups", {}});
-  // EINVAL in a user namespace: the id has no mapping.
-  auto id_failure = [&](const char* kind, unsigned value, const char* key, const char* map) {
-    int err = errno;
-    std::string detail = err == EINVAL && p.userns.create
-                             ? std::string(kind) + " " + std::to_string(value) + " is not mapped in " + map
-                             : std::string();
-    std::string what = std::string("set the ") + (kind[0] == 'u' ? "user" : "group") + " id to " + std::to_string(value);
-    fail({what, err, key, detail});
-  };
-  if (setgid(id.gid) < 0) id_failure("gid", id.gid, "process.group", "user_namespace.gid_map");
-  if (setuid(id.uid) < 0) id_failure("uid", id.uid, "process.user", "user_namespace.uid_map");
-  // setuid cleared the death signal; with a shared pid namespace nothing else
-  // would take the payload down with ctrun.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (!set_capabilities(root, e.caps, f)) fail(f);
-  if (e.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-    fail({"set no_new_privileges", errno, "process.no_new_privileges", {}});
-  }
-  if (chdir(e.cwd.c_str()) < 0) fail({"change to the directory " + e.cwd, errno, "process.cwd", {}});
-  char cwd[PATH_MAX];
-  if (getcwd(cwd, sizeof cwd) == nullptr || cwd[0] != '/') {
-    fail({"change to the directory " + e.cwd, 0, "process.cwd", "it is outside the container's root"});
-  }
-
-  std::vector<std::string> env = e.env;
-  bool has_home = false;
-  for (const auto& v : env) has_home = has_home || v.rfind("HOME=", 0) == 0;
-  if (!has_home) env.push_back("HOME=" + id.home);
-  std::vector<char*> argv, envp;
-  for (const auto& a : e.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  for (const auto& v : env) envp.push_back(const_cast<char*>(v.c_str()));
-  envp.push_back(nullptr);
-
-  // Nothing of ctrun's may reach the payload: every fd above 2 closes at
-  // execve, including the ones ctrun's own caller leaked (CVE-2024-21626).
-  close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-  // The filter is the very last step: nothing of ctrun's setup has to be
-  // allowed by the profile, only execve and the failure report (write).
-  if (e.seccomp.enabled && !seccomp_early && !load_seccomp(e.seccomp.compiled, f)) fail(f);
-  int err = exec_search(e, argv.data(), envp.data());
-  fail({"execute " + e.argv[0], err, "process.args", {}}, exec_status(err));
-  _exit(125);
+  become_payload(p.exec, id, p.userns.create, tty, fail);
 }
 
 // PID 1 of the container: forwards signals to the payload, reaps every

@@ -38,6 +38,7 @@
 #include "base/locks.h"
 #include "base/signals.h"
 #include "launch/child.h"
+#include "launch/payload.h"
 #include "launch/protocol.h"
 #include "launch/terminal.h"
 #include "net/network.h"
@@ -251,18 +252,20 @@ std::optional<std::string> read_guest_message(int fd, ino_t container_mnt) {
 class StateRecord {
  public:
   explicit StateRecord(std::string dir) : dir_(std::move(dir)) { remove(); }
-  void write(const state::State& s) {
+  // The snapshot goes first: a state that exists has one.
+  void write(const state::State& s, const std::string& snapshot) {
     Failure f;
+    if (!snapshot.empty() && !snapshot_written_) {
+      snapshot_written_ = state::write_snapshot(dir_, snapshot, f);
+      if (!snapshot_written_) std::fprintf(stderr, "ctrun: warning: %s\n", render(f).substr(7).c_str());
+    }
     if (!state::write_state(dir_, s, f)) std::fprintf(stderr, "ctrun: warning: %s\n", render(f).substr(7).c_str());
   }
   ~StateRecord() { remove(); }
 
  private:
-  void remove() {
-    unlink((dir_ + "/state.json").c_str());
-    unlink((dir_ + "/.state.json.tmp").c_str());
-    rmdir(dir_.c_str());
-  }
+  void remove() { state::remove_state(dir_); }
+  bool snapshot_written_ = false;
   std::string dir_;
 };
 
@@ -273,6 +276,7 @@ state::State describe(const plan::LaunchPlan& p, pid_t init, const cgroup::Cgrou
   s.name = p.name;
   s.manifest = p.manifest_path;
   s.manifest_sha256 = state::sha256_file(p.manifest_path);
+  s.seccomp_sha256 = seccomp_digest(p.exec.seccomp);
   s.boot_id = state::boot_id();
   s.supervisor = {getpid(), state::starttime_of(getpid())};
   s.init = {init, state::starttime_of(init)};
@@ -656,7 +660,7 @@ int launch(const plan::LaunchPlan& p) {
       case Step::payload_running:
         running = true;
         recorded = describe(p, pid, cgroups, p.network.host_if);
-        record.write(*recorded);
+        record.write(*recorded, p.snapshot);
         if (np.mode == plan::NotifyPlan::Mode::exec) tell("READY=1\nSTATUS=Container " + p.name + " running.");
         if (np.mode == plan::NotifyPlan::Mode::container) {
           tell("STATUS=Container " + p.name + " started, waiting for its READY=1.");
@@ -713,7 +717,7 @@ int launch(const plan::LaunchPlan& p) {
           tell("STOPPING=1\nSTATUS=Stopping container " + p.name + ".");
           if (recorded) {
             recorded->status = "stopping";
-            record.write(*recorded);
+            record.write(*recorded, p.snapshot);
           }
           child.signal(p.stop_signal);
           timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));

@@ -26,6 +26,7 @@
 #include "base/signals.h"
 #include "cgroup/host.h"
 #include "net/rtnl.h"
+#include "ops/container.h"
 #include "state/state.h"
 #include "systemd/scope.h"
 
@@ -33,75 +34,6 @@ namespace ctrun::ops {
 namespace {
 
 using nlohmann::json;
-
-int fail(const std::string& text) {
-  std::fprintf(stderr, "ctrun: %s\n", text.c_str());
-  return kFailed;
-}
-
-int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
-bool pidfd_signal(int fd, int sig) { return syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0) == 0; }
-
-enum class Found { absent, dead, creating, running };
-
-struct Container {
-  Found found = Found::absent;
-  state::State s;
-  UniqueFd supervisor, main, init;  // pidfds, once proven
-};
-
-// Opens a pidfd for a recorded process and proves it is that process: its
-// start time is checked after the pidfd exists, so the pid cannot be
-// reused in between.
-bool prove(const state::Proc& p, UniqueFd& out) {
-  if (p.pid <= 0) return false;
-  out.reset(pidfd_open(p.pid));
-  return out && state::starttime_of(p.pid) == p.starttime;
-}
-
-// Finds NAME; error is set when its state does not match its processes
-// (then nothing may be done to them).
-Container find(const std::string& dir, const std::string& name, std::string& error) {
-  Container c;
-  std::string lock = dir + "/" + name + ".lock";
-  std::string cdir = dir + "/" + name;
-  struct stat st;
-  bool held = stat(lock.c_str(), &st) == 0 && flock_held(lock);
-  std::string why;
-  auto recorded = state::read_state(cdir, why);
-  if (!held) {
-    c.found = recorded ? Found::dead : Found::absent;
-    if (recorded) c.s = *recorded;
-    return c;
-  }
-  if (!recorded) {
-    c.found = Found::creating;
-    c.s.name = name;
-    c.s.status = "creating";
-    return c;
-  }
-  c.s = *recorded;
-  if (c.s.name != name) {
-    error = "the state of " + name + " names another container (" + c.s.name + ")";
-  } else if (c.s.boot_id != state::boot_id()) {
-    error = "the state of " + name + " was recorded before the last boot";
-  } else if (!prove(c.s.supervisor, c.supervisor)) {
-    error = "the supervisor recorded for " + name + " (pid " + std::to_string(c.s.supervisor.pid) + ") is not running";
-  } else if (!prove(c.s.main, c.main)) {
-    error = "the main process recorded for " + name + " (pid " + std::to_string(c.s.main.pid) + ") is not running";
-  } else if (!prove(c.s.init, c.init)) {
-    error = "the init recorded for " + name + " (pid " + std::to_string(c.s.init.pid) + ") is not running";
-  } else {
-    for (const auto& cg : c.s.cgroups) {
-      if (stat(cg.payload.c_str(), &st) < 0 || st.st_ino != cg.inode) {
-        error = "the cgroup recorded for " + name + " (" + cg.payload + ") is not the one it runs in";
-        break;
-      }
-    }
-  }
-  c.found = Found::running;
-  return c;
-}
 
 std::vector<std::string> names_in(const std::string& dir) {
   std::set<std::string> names;
@@ -228,62 +160,6 @@ std::string human_duration(int64_t s) {
   return buf;
 }
 
-// The container's cgroup2 payload directory, if it has one.
-std::string unified_payload(const state::State& s) {
-  for (const auto& c : s.cgroups) {
-    if (c.controller.empty()) return c.payload;
-  }
-  return {};
-}
-
-bool is_frozen(const state::State& s) {
-  std::string p = unified_payload(s);
-  return !p.empty() && cgroup::read_text(p + "/cgroup.events").find("frozen 1") != std::string::npos;
-}
-
-// Writes cgroup.freeze and waits for cgroup.events to say so: the kernel
-// marks the file changed (POLLPRI) when the state settles.
-bool set_frozen(const std::string& payload, bool frozen, std::string& error) {
-  UniqueFd events(open((payload + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
-  UniqueFd ctl(open((payload + "/cgroup.freeze").c_str(), O_WRONLY | O_CLOEXEC));
-  if (!events || !ctl || write(ctl.get(), frozen ? "1" : "0", 1) != 1) {
-    error = std::string("cannot write ") + payload + "/cgroup.freeze: " + std::strerror(errno);
-    return false;
-  }
-  const std::string want = frozen ? "frozen 1" : "frozen 0";
-  timespec start;
-  clock_gettime(CLOCK_MONOTONIC, &start);
-  while (true) {
-    char buf[512];
-    ssize_t n = pread(events.get(), buf, sizeof buf - 1, 0);
-    if (n > 0 && std::string(buf, static_cast<size_t>(n)).find(want) != std::string::npos) return true;
-    timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int left = 10000 - static_cast<int>((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
-    pollfd p{events.get(), POLLPRI, 0};
-    if (left <= 0 || poll(&p, 1, left) == 0) {
-      error = std::string("the kernel did not report the container ") + (frozen ? "frozen" : "thawed") + " within 10 s";
-      return false;
-    }
-  }
-}
-
-bool must_be_root() {
-  if (geteuid() == 0) return true;
-  fail("operating containers needs root");
-  return false;
-}
-
-// Waits until pidfd's process has exited, timeout_ms at most.
-bool wait_exit(int pidfd, int timeout_ms) {
-  pollfd p{pidfd, POLLIN, 0};
-  while (true) {
-    int rc = poll(&p, 1, timeout_ms);
-    if (rc < 0 && errno == EINTR) continue;
-    return rc > 0;
-  }
-}
-
 }  // namespace
 
 int list(const std::string& dir, bool as_json, bool all) {
@@ -364,9 +240,7 @@ int stop(const std::string& dir, const std::string& name, std::optional<uint64_t
       rmdir(cg.payload.c_str());
       rmdir(cg.path.c_str());
     }
-    std::string cdir = dir + "/" + name;
-    unlink((cdir + "/state.json").c_str());
-    rmdir(cdir.c_str());
+    state::remove_state(dir + "/" + name);
     // Its lock file, under the collection lock (see the launcher's NameLock).
     UniqueFd gc(open((dir + "/.gc.lock").c_str(), O_RDWR | O_CLOEXEC));
     if (gc && flock(gc.get(), LOCK_EX) == 0) {
@@ -417,14 +291,8 @@ int kill(const std::string& dir, const std::string& name, const std::string& sig
     std::fprintf(stderr, "ctrun: %s is not a signal\n", signal.c_str());
     return kUsage;
   }
-  if (!must_be_root()) return kFailed;
-  std::string error;
-  Container c = find(dir, name, error);
-  if (c.found != Found::running) {
-    std::fprintf(stderr, "ctrun: %s is not running\n", name.c_str());
-    return kNotRunning;
-  }
-  if (!error.empty()) return fail("will not touch " + name + ": " + error);
+  Container c;
+  if (int rc = find_running(dir, name, "touch", c); rc != 0) return rc;
   if (!all) {
     if (!pidfd_signal(c.main.get(), *sig)) return fail("signal " + name + ": " + std::strerror(errno));
     return 0;
@@ -473,16 +341,11 @@ int kill(const std::string& dir, const std::string& name, const std::string& sig
 namespace ctrun::ops {
 
 int freeze(const std::string& dir, const std::string& name, bool frozen) {
-  if (!must_be_root()) return kFailed;
-  std::string error;
-  Container c = find(dir, name, error);
-  if (c.found != Found::running) {
-    std::fprintf(stderr, "ctrun: %s is not running\n", name.c_str());
-    return kNotRunning;
-  }
-  if (!error.empty()) return fail("will not touch " + name + ": " + error);
+  Container c;
+  if (int rc = find_running(dir, name, "touch", c); rc != 0) return rc;
   std::string payload = unified_payload(c.s);
   if (payload.empty()) return fail(std::string(frozen ? "freeze " : "thaw ") + name + ": it has no cgroup2 directory");
+  std::string error;
   if (!set_frozen(payload, frozen, error)) return fail(std::string(frozen ? "freeze " : "thaw ") + name + ": " + error);
   return 0;
 }
@@ -584,14 +447,8 @@ std::vector<Row> beancounters(const state::State& s) {
 }  // namespace
 
 int status(const std::string& dir, const std::string& name, bool as_json) {
-  if (!must_be_root()) return kFailed;
-  std::string error;
-  Container c = find(dir, name, error);
-  if (c.found != Found::running) {
-    std::fprintf(stderr, "ctrun: %s is not running\n", name.c_str());
-    return kNotRunning;
-  }
-  if (!error.empty()) return fail("will not read " + name + ": " + error);
+  Container c;
+  if (int rc = find_running(dir, name, "read", c); rc != 0) return rc;
   const state::State& s = c.s;
   int64_t up = std::max<int64_t>(0, static_cast<int64_t>(time(nullptr)) - s.started);
   // Interfaces with their counters, as the container's namespace sees them

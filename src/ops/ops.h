@@ -30,9 +30,11 @@ int status(const std::string& state_dir, const std::string& name, bool json);
 // first missing item ctrun needs.
 int check(bool json);
 }  // namespace ctrun::ops
-namespace ctrun::plan {
-struct LaunchPlan;
-}
+#include <functional>
+#include <vector>
+
+#include "plan/plan.h"
+
 namespace ctrun::ops {
 // check MANIFEST: what of a planned manifest this host cannot give (cgroup
 // controllers, rlimits, namespaces, overlay, systemd's bus, link kinds and
@@ -42,5 +44,31 @@ int check_manifest(const plan::LaunchPlan& p, bool json);
 // cgroup2's cgroup.freeze (also on hybrid hosts), waiting (10 s at most)
 // until the kernel reports it done. Idempotent.
 int freeze(const std::string& state_dir, const std::string& name, bool frozen);
+
+
+// ctrun exec NAME [options] -- CMD...
+struct ExecRequest {
+  std::string name;
+  std::vector<std::string> command;
+  std::optional<bool> tty;        // -t / -T; unset: a pty when stdin is a terminal
+  std::string user;               // -u USER[:GROUP]: looked up in the container's files
+  std::string cwd;                // -w DIR
+  std::vector<std::string> env;   // -e K=V, over the container's environment
+  std::string cgroup;             // --cgroup SUB: below the container's cgroup
+};
+// The launch plan from the container's manifest snapshot with `command` as
+// process.args (the CLI's own loading; diagnostics printed), or nullopt.
+using PlanLoader =
+    std::function<std::optional<plan::LaunchPlan>(const std::string& snapshot, const std::vector<std::string>& command)>;
+// Runs the command in the container as its payload was set up (the same
+// capabilities, no_new_privileges, rlimits and seccomp filters): the
+// command's exit status, 126/127 when it cannot be executed / is not found,
+// 125 for every failure of ctrun's (not running and frozen included).
+int exec(const std::string& state_dir, const ExecRequest& r, const PlanLoader& load);
+// Makes sure ctrun runs from a copy of itself that no one can write (a
+// sealed memfd; a read-only bind mount where vm.memfd_noexec forbids
+// executable memfds): re-executes itself with argv when it does not, and
+// returns only when it already does (true) or cannot (false, error set).
+bool reexec_sealed(char** argv, std::string& error);
 
 }  // namespace ctrun::ops

