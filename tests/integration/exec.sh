@@ -5,7 +5,12 @@
 source "$(dirname "$0")/lib.sh"
 R=$(fresh_rootfs exec)
 mkdir -p "$WORK/w"
-cp "$(dirname "$0")/../../seccomp-profiles/default.json" "$WORK/profile.json"
+# A profile file of its own (refusing unshare), to be edited under it later.
+profile() {
+  printf '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["%s"], "action": "SCMP_ACT_ERRNO"}]}\n' "$1" \
+    > "$WORK/profile.json"
+}
+profile unshare
 manifest ex <<EOF2
 hostname: exhost
 rootfs: {path: $R}
@@ -47,7 +52,7 @@ x ex -- probe status CapEff
 expect_out "$(grep CapEff "/proc/$payload/status" | cut -f2)"
 x ex -- sh -c 'probe status CapBnd; probe status CapPrm; probe status NoNewPrivs; probe status Seccomp'
 expect_out "$(grep -E '^(CapBnd|CapPrm|NoNewPrivs|Seccomp):' "/proc/$payload/status" | cut -f2)"
-# Refused by the profile as in the payload (the default profile: EPERM for unshare).
+# Refused by the profile as in the payload (EPERM for unshare).
 x ex -- probe syscall unshare 0x10000000
 expect_out "EPERM"
 # The same namespaces (except pid's view) and cgroups as the payload.
@@ -202,11 +207,16 @@ fi
 begin profile-changed
 # The profile file edited since the start: exec refuses rather than run the
 # command under other filters than the container's.
-sed -i 's/"unshare"/"unshare_not"/' "$WORK/profile.json"
+profile setns
 x ex -- true
 expect_rc 125
 expect_err "seccomp profile .* has changed"
-cp "$(dirname "$0")/../../seccomp-profiles/default.json" "$WORK/profile.json"
+# A profile file of its own (refusing unshare), to be edited under it later.
+profile() {
+  printf '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["%s"], "action": "SCMP_ACT_ERRNO"}]}\n' "$1" \
+    > "$WORK/profile.json"
+}
+profile unshare
 x ex -- true
 expect_rc 0
 
@@ -238,6 +248,31 @@ check "the attacker saw ctrun processes ($OUT)" sh -c "! grep -q '^seen 0 ' '$WO
 check "the host's ctrun is unchanged" test "$(sha256sum < "$CTRUN")" = "$before"
 stop_ex
 no_leaks ex
+
+begin user-namespace
+# In a container with its own user namespace, exec joins it too: the same
+# maps, the container's root with the payload's capabilities there.
+U=$(fresh_rootfs exec-userns)
+manifest exu <<EOF2
+rootfs: {path: $U}
+namespaces: {user: true}
+process: {args: [sleep, "60"]}
+EOF2
+CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$WORK/exu.yaml" >/dev/null 2>&1 </dev/null &
+CTU=$!
+for _ in $(seq 200); do [ -e /run/ctrun/exu/state.json ] && break; sleep 0.05; done
+upayload=$(grep -A1 '"main"' /run/ctrun/exu/state.json | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+x exu -- sh -c 'cat /proc/self/uid_map | tr -s " " | sed "s/^ //"; id -u; probe status CapEff; touch /made-inside && echo wrote'
+expect_rc 0
+expect_out "0 100000 65536
+0
+$(grep CapEff "/proc/$upayload/status" | cut -f2)
+wrote"
+x -u app exu -- id -u
+expect_out "1000"
+"$CTRUN" stop exu >/dev/null
+wait "$CTU"
+no_leaks exu
 
 begin not-running
 x ex -- true
