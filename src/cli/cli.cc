@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/diagnostic.h"
+#include "base/proctitle.h"
 #include "launch/launcher.h"
 #include "manifest/emit.h"
 #include "manifest/reader.h"
@@ -70,6 +71,7 @@ std::optional<plan::LaunchPlan> make_plan(const std::string& path, const Loaded&
 }  // namespace
 
 int run(int argc, char** argv) {
+  remember_command_line(argc, argv);
   // Everything after the first "--" is the command that replaces process.args;
   // CLI11 never sees it, so an argument such as --help reaches the container.
   std::vector<std::string> front;

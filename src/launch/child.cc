@@ -28,6 +28,7 @@
 #include <climits>
 #include <cstring>
 
+#include "base/proctitle.h"
 #include "launch/ids.h"
 #include "launch/payload.h"
 #include "launch/privilege.h"
@@ -217,6 +218,8 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
   // If ctrun dies, so does the container. The parent may have died before
   // this line: then the host_ready read below sees EOF.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // The container sees its PID 1 as this, not as ctrun's command line.
+  set_command_line("ctrun-init");
   // Out of the caller's session and process group: signals of the caller's
   // terminal (^C, SIGWINCH) reach ctrun alone, which decides what the
   // container gets, instead of hitting the stub init a second time.

@@ -34,6 +34,7 @@
 #include <cstring>
 #include <memory>
 
+#include "base/proctitle.h"
 #include "cgroup/host.h"
 #include "launch/ids.h"
 #include "launch/payload.h"
@@ -332,6 +333,7 @@ int exec(const std::string& dir, const ExecRequest& r, const PlanLoader& load) {
       _exit(status);
     };
     master.reset();
+    set_command_line("ctrun-exec");  // not ctrun's host path and arguments, for the container to read
     Failure f;
     launch::Identity id;
     if (!launch::resolve_identity(launch::read_small_file("/etc/passwd"), launch::read_small_file("/etc/group"), e, id,

@@ -41,12 +41,14 @@ stop_ex() {
 begin as-the-payload
 start
 payload=$(grep -A1 '"main"' /run/ctrun/ex/state.json | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
-x ex -- sh -c 'hostname; echo $FOO; echo $$; cat /proc/2/cmdline | tr "\0" " "; echo'
+x ex -- sh -c 'hostname; echo $FOO; echo $$; cat /proc/2/cmdline | tr "\0" " "; echo; tr -d "\0" < /proc/1/cmdline; echo'
 expect_rc 0
+# (PID 1, the stub init, shows no host path or argument of ctrun's)
 expect_out_match "^exhost
 from-manifest
 [0-9]+
-sleep 60 ?$"
+sleep 60 ?
+ctrun-init$"
 # Its capabilities, no_new_privs and filters: the payload's, read from outside.
 x ex -- probe status CapEff
 expect_out "$(grep CapEff "/proc/$payload/status" | cut -f2)"
