@@ -66,6 +66,59 @@ int on_job_removed(sd_bus_message* m, void* userdata, sd_bus_error*) {
 }
 
 // One (sv) entry of a property array.
+// One method call on systemd's manager over a connection of its own:
+// libsystemd loaded, the system bus opened, JobRemoved watched when the
+// call starts a job (subscribed before the call, so that the job's end
+// cannot slip by), the message begun. The destructor releases it all.
+struct ManagerCall {
+  Lib lib;
+  sd_bus* bus = nullptr;
+  sd_bus_message* m = nullptr;
+  sd_bus_message* reply = nullptr;
+  sd_bus_slot* slot = nullptr;
+  sd_bus_error error = SD_BUS_ERROR_NULL;
+  JobWait wait;
+  bool loaded = false;
+
+  // what: the failure's action when libsystemd is missing; bus_detail: its
+  // detail when the bus cannot be reached.
+  bool open(const char* method, bool watch_jobs, const std::string& what, const std::string& bus_detail, Failure& f) {
+    if (!lib.load()) return f = {what, 0, "systemd.register", "libsystemd.so.0 cannot be loaded"}, false;
+    loaded = true;
+    if (int rc = lib.open_system(&bus); rc < 0) {
+      bus = nullptr;
+      return f = {"connect to the system bus", -rc, "systemd.register", bus_detail}, false;
+    }
+    if (watch_jobs) {
+      wait.read = lib.read;
+      lib.match_signal(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                       "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &wait);
+    }
+    if (int rc = lib.new_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                              "org.freedesktop.systemd1.Manager", method);
+        rc < 0) {
+      return f = {std::string("build the ") + method + " call", -rc, "systemd.register", {}}, false;
+    }
+    return true;
+  }
+  // The call; the error's text (systemd's message, else errno's) in `what`.
+  bool call(std::string& what) {
+    int rc = lib.call(bus, m, 0, &error, &reply);
+    if (rc >= 0) return true;
+    what = error.message ? error.message : std::strerror(-rc);
+    return false;
+  }
+  bool error_is(const char* name) const { return error.name && std::strcmp(error.name, name) == 0; }
+  ~ManagerCall() {
+    if (!loaded) return;
+    if (slot) lib.slot_unref(slot);
+    if (m) lib.message_unref(m);
+    if (reply) lib.message_unref(reply);
+    lib.error_free(&error);
+    if (bus) lib.close(bus);
+  }
+};
+
 int append_property(Lib& lib, sd_bus_message* m, const Property& p) {
   switch (p.type) {
     case 't': return lib.append(m, "(sv)", p.name.c_str(), "t", p.t);
@@ -139,41 +192,15 @@ Property typed_property(const std::string& name, const std::string& value, const
 }
 
 bool start_scope(const ScopeRequest& r, Failure& f, bool retried) {
-  Lib lib;
-  if (!lib.load()) {
-    f = {"register the container with systemd", 0, "systemd.register", "libsystemd.so.0 cannot be loaded"};
+  ManagerCall c;
+  if (!c.open("StartTransientUnit", true, "register the container with systemd",
+              "systemd.register: scope needs systemd's bus", f)) {
     return false;
   }
-  sd_bus* bus = nullptr;
-  if (int rc = lib.open_system(&bus); rc < 0) {
-    f = {"connect to the system bus", -rc, "systemd.register", "systemd.register: scope needs systemd's bus"};
-    return false;
-  }
-  struct Cleanup {
-    Lib& lib;
-    sd_bus* bus;
-    sd_bus_message* m = nullptr;
-    sd_bus_message* reply = nullptr;
-    sd_bus_slot* slot = nullptr;
-    sd_bus_error error = SD_BUS_ERROR_NULL;
-    ~Cleanup() {
-      if (slot) lib.slot_unref(slot);
-      if (m) lib.message_unref(m);
-      if (reply) lib.message_unref(reply);
-      lib.error_free(&error);
-      lib.close(bus);
-    }
-  } c{lib, bus};
-
-  JobWait wait;
-  wait.read = lib.read;
-  // Subscribed before the call, so that the job's end cannot slip by.
-  lib.match_signal(bus, &c.slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                   "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &wait);
-  int rc = lib.new_call(bus, &c.m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                        "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+  Lib& lib = c.lib;
+  int rc = 0;
   auto ok = [&](int v) { return v >= 0 ? (rc = v, true) : (rc = v, false); };
-  bool built = ok(rc) && ok(lib.append(c.m, "ss", r.unit.c_str(), "fail")) &&
+  bool built = ok(lib.append(c.m, "ss", r.unit.c_str(), "fail")) &&
                ok(lib.open_container(c.m, 'a', "(sv)")) &&
                ok(lib.append(c.m, "(sv)", "Description", "s", r.description.c_str())) &&
                ok(lib.append(c.m, "(sv)", "Slice", "s", r.slice.c_str())) &&
@@ -189,11 +216,10 @@ bool start_scope(const ScopeRequest& r, Failure& f, bool retried) {
     f = {"build the StartTransientUnit call", -rc, "systemd.register", {}};
     return false;
   }
-  if (int call_rc = lib.call(bus, c.m, 0, &c.error, &c.reply); call_rc < 0) {
-    std::string what = c.error.message ? c.error.message : std::strerror(-call_rc);
+  if (std::string what; !c.call(what)) {
     // The scope of a SIGKILLed predecessor (the caller holds the name
     // lock, so no ctrun runs in it) that systemd has not collected yet.
-    if (!retried && c.error.name && std::strcmp(c.error.name, "org.freedesktop.systemd1.UnitExists") == 0) {
+    if (!retried && c.error_is("org.freedesktop.systemd1.UnitExists")) {
       Failure stop;
       if (stop_unit(r.unit, stop)) return start_scope(r, f, true);
     }
@@ -201,7 +227,7 @@ bool start_scope(const ScopeRequest& r, Failure& f, bool retried) {
     f = {"start the systemd scope " + r.unit, 0, key_of_error(r.properties, what, "systemd.register"), what};
     return false;
   }
-  std::string result = wait_for_job(lib, bus, c.reply, wait);
+  std::string result = wait_for_job(lib, c.bus, c.reply, c.wait);
   if (result != "done") {
     f = {"start the systemd scope " + r.unit, 0, "systemd.register", result};
     return false;
@@ -210,40 +236,18 @@ bool start_scope(const ScopeRequest& r, Failure& f, bool retried) {
 }
 
 bool stop_unit(const std::string& unit, Failure& f) {
-  Lib lib;
-  sd_bus* bus = nullptr;
-  if (!lib.load()) return f = {"stop " + unit, 0, "systemd.register", "libsystemd.so.0 cannot be loaded"}, false;
-  if (int rc = lib.open_system(&bus); rc < 0) return f = {"connect to the system bus", -rc, "systemd.register", {}}, false;
-  struct Cleanup {
-    Lib& lib;
-    sd_bus* bus;
-    sd_bus_message* m = nullptr;
-    sd_bus_message* reply = nullptr;
-    sd_bus_slot* slot = nullptr;
-    sd_bus_error error = SD_BUS_ERROR_NULL;
-    ~Cleanup() {
-      if (slot) lib.slot_unref(slot);
-      if (m) lib.message_unref(m);
-      if (reply) lib.message_unref(reply);
-      lib.error_free(&error);
-      lib.close(bus);
-    }
-  } c{lib, bus};
-  JobWait wait;
-  wait.read = lib.read;
-  lib.match_signal(bus, &c.slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                   "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &wait);
-  int rc = lib.new_call(bus, &c.m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                        "org.freedesktop.systemd1.Manager", "StopUnit");
-  if (rc >= 0) rc = lib.append(c.m, "ss", unit.c_str(), "replace");
-  if (rc >= 0) rc = lib.call(bus, c.m, 0, &c.error, &c.reply);
-  // An emptied scope may be collected by systemd before the call arrives:
-  // then it is gone already, which is what was asked.
-  if (rc < 0 && c.error.name && std::strcmp(c.error.name, "org.freedesktop.systemd1.NoSuchUnit") == 0) return true;
-  if (rc < 0) {
-    return f = {"stop " + unit, 0, "systemd.register", c.error.message ? c.error.message : std::strerror(-rc)}, false;
+  ManagerCall c;
+  if (!c.open("StopUnit", true, "stop " + unit, {}, f)) return false;
+  if (int rc = c.lib.append(c.m, "ss", unit.c_str(), "replace"); rc < 0) {
+    return f = {"build the StopUnit call", -rc, "systemd.register", {}}, false;
   }
-  std::string result = wait_for_job(lib, bus, c.reply, wait);
+  if (std::string what; !c.call(what)) {
+    // An emptied scope may be collected by systemd before the call arrives:
+    // then it is gone already, which is what was asked.
+    if (c.error_is("org.freedesktop.systemd1.NoSuchUnit")) return true;
+    return f = {"stop " + unit, 0, "systemd.register", what}, false;
+  }
+  std::string result = wait_for_job(c.lib, c.bus, c.reply, c.wait);
   if (result != "done") return f = {"stop " + unit, 0, "systemd.register", result}, false;
   return true;
 }
@@ -254,44 +258,23 @@ namespace ctrun::systemd {
 
 bool set_unit_properties(const std::string& unit, const std::vector<Property>& properties, Failure& f) {
   if (properties.empty()) return true;
-  Lib lib;
-  if (!lib.load()) {
-    f = {"set the limits on " + unit, 0, "systemd.register", "libsystemd.so.0 cannot be loaded"};
+  ManagerCall c;
+  if (!c.open("SetUnitProperties", false, "set the limits on " + unit, "keep-unit sets the limits through systemd's bus",
+              f)) {
     return false;
   }
-  sd_bus* bus = nullptr;
-  if (int rc = lib.open_system(&bus); rc < 0) {
-    f = {"connect to the system bus", -rc, "systemd.register", "keep-unit sets the limits through systemd's bus"};
-    return false;
-  }
-  struct Cleanup {
-    Lib& lib;
-    sd_bus* bus;
-    sd_bus_message* m = nullptr;
-    sd_bus_message* reply = nullptr;
-    sd_bus_error error = SD_BUS_ERROR_NULL;
-    ~Cleanup() {
-      if (m) lib.message_unref(m);
-      if (reply) lib.message_unref(reply);
-      lib.error_free(&error);
-      lib.close(bus);
-    }
-  } c{lib, bus};
-  int rc = lib.new_call(bus, &c.m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                        "org.freedesktop.systemd1.Manager", "SetUnitProperties");
-  bool built = rc >= 0 && (rc = lib.append(c.m, "sb", unit.c_str(), 1)) >= 0 &&
-               (rc = lib.open_container(c.m, 'a', "(sv)")) >= 0;
+  int rc = 0;
+  bool built = (rc = c.lib.append(c.m, "sb", unit.c_str(), 1)) >= 0 && (rc = c.lib.open_container(c.m, 'a', "(sv)")) >= 0;
   for (const auto& p : properties) {
     if (!built) break;
-    built = (rc = append_property(lib, c.m, p)) >= 0;
+    built = (rc = append_property(c.lib, c.m, p)) >= 0;
   }
-  built = built && (rc = lib.close_container(c.m)) >= 0;
+  built = built && (rc = c.lib.close_container(c.m)) >= 0;
   if (!built) {
     f = {"build the SetUnitProperties call", -rc, "systemd.register", {}};
     return false;
   }
-  if (int call_rc = lib.call(bus, c.m, 0, &c.error, &c.reply); call_rc < 0) {
-    std::string what = c.error.message ? c.error.message : std::strerror(-call_rc);
+  if (std::string what; !c.call(what)) {
     f = {"set the limits on " + unit, 0, key_of_error(properties, what, "systemd.register"), what};
     return false;
   }

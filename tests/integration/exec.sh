@@ -23,7 +23,7 @@ EOF2
 start() {
   rm -f "$WORK/w/up"
   CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$WORK/ex.yaml" "$@" \
-    -- sh -c 'touch /w/up; exec sleep 60' >"$WORK/ex.out" 2>&1 </dev/null &
+    -- sh -c 'touch /w/up; exec sleep 3600' >"$WORK/ex.out" 2>&1 </dev/null &
   CT=$!
   for _ in $(seq 200); do [ -e "$WORK/w/up" ] && [ -e /run/ctrun/ex/state.json ] && return 0; sleep 0.05; done
   bad "ex did not start"
@@ -47,7 +47,7 @@ expect_rc 0
 expect_out_match "^exhost
 from-manifest
 [0-9]+
-sleep 60 ?
+sleep 3600 ?
 ctrun-init$"
 # Its capabilities, no_new_privs and filters: the payload's, read from outside.
 x ex -- probe status CapEff
@@ -258,7 +258,7 @@ U=$(fresh_rootfs exec-userns)
 manifest exu <<EOF2
 rootfs: {path: $U}
 namespaces: {user: true}
-process: {args: [sleep, "60"]}
+process: {args: [sleep, "3600"]}
 EOF2
 CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$WORK/exu.yaml" >/dev/null 2>&1 </dev/null &
 CTU=$!
