@@ -31,7 +31,8 @@
  *                        first), prints each of N datagrams on a line with
  *                        newlines as '|', gives up after SECS without one
  *   probe exe-attack FILE  CVE-2019-5736 from inside: scans /proc until FILE
- *                        exists for processes whose exe is ctrun, opens it
+ *                        exists for processes whose exe is ctrun (FILE.seen
+ *                        made at the first), opens it
  *                        for writing at once and keeps an O_PATH fd to reopen
  *                        for writing once that process has gone; prints
  *                        "seen N written M" (M must stay 0)
@@ -214,7 +215,11 @@ static int exe_attack(const char *stop) {
       if (n <= 0) continue;
       target[n] = 0;
       if (!strstr(target, "ctrun")) continue;
-      ++seen;
+      if (++seen == 1) {  /* tells the test: STOP.seen */
+        char mark[300];
+        snprintf(mark, sizeof mark, "%s.seen", stop);
+        close(open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+      }
       written += try_write(link);
       int fd = open(link, O_PATH | O_CLOEXEC);
       if (fd >= 0 && nkept < 256) kept[nkept++] = fd;
