@@ -222,18 +222,20 @@ int check_manifest(const plan::LaunchPlan& p, bool as_json) {
     bool has = p.cgroups.v2 ? std::find(cg.v2_controllers.begin(), cg.v2_controllers.end(), s.controller) !=
                                   cg.v2_controllers.end()
                             : cg.has_v1(s.controller);
-    if (!has) problems.emplace_back(s.key, "this host's cgroups have no " + s.controller + " controller");
-  }
-  // rlimits above ctrun's own hard limits need CAP_SYS_RESOURCE.
-  bool sys_resource = caps::has(caps::own_bounding(), CAP_SYS_RESOURCE);
-  for (const auto& r : p.exec.rlimits) {
-    struct rlimit cur {};
-    getrlimit(r.resource, &cur);
-    if (r.hard > cur.rlim_max && !sys_resource) {
-      problems.emplace_back("process.rlimits." + r.name, "the hard limit " + std::to_string(r.hard) + " is above ctrun's own (" +
-                                                             std::to_string(cur.rlim_max) + ") and there is no CAP_SYS_RESOURCE");
+    if (!has) {
+      problems.emplace_back(s.key, "this host's cgroups have no " + s.controller + " controller");
+      continue;
+    }
+    // v1: the file itself (memory.memsw.* only with swap accounting, say),
+    // at the hierarchy's root, where every file of the controller is.
+    if (!p.cgroups.v2) {
+      std::string root = cg.v1.at(s.controller);
+      bool any = std::any_of(s.files.begin(), s.files.end(),
+                             [&](const std::string& f) { return access((root + "/" + f).c_str(), F_OK) == 0; });
+      if (!any) problems.emplace_back(s.key, "this host's " + s.controller + " cgroups have no " + s.files.front());
     }
   }
+  // (Capabilities beyond ctrun's own bounding set are the plan's errors, reported before this.)
   if (p.clone_flags & CLONE_NEWUSER) need("namespace.user", "namespaces.user", "this host does not let ctrun make user namespaces");
   if (p.clone_flags & CLONE_NEWTIME) need("namespace.time", "namespaces.time", "this kernel has no time namespaces");
   if (p.root.kind == plan::RootPlan::Kind::ephemeral) need("filesystem.overlay", "rootfs.ephemeral", "this kernel has no overlayfs");

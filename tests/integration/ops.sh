@@ -248,8 +248,52 @@ expect_err "^ctrun: ckm cannot run on this host: network.parent$"
 OUT=$("$CTRUN" check "$WORK/ckm.yaml" --set network.mode=none --set network.parent= --set process.rlimits=); RC=$?
 expect_rc 0
 expect_out "ckm can run on this host"
+# A capability beyond ctrun's own bounding set: the manifest's error, with
+# its position (this host's root has no CAP_SYS_RESOURCE; the VM's has).
+if grep -q '^CapBnd:.*' /proc/self/status && [ $(( 0x$(sed -n 's/^CapBnd:\t//p' /proc/self/status) >> 24 & 1 )) -eq 0 ]; then
+  OUT=$("$CTRUN" check "$WORK/ckm.yaml" --set network.mode=none --set network.parent= --set 'capabilities.add=[CAP_SYS_RESOURCE]' 2>&1); RC=$?
+  expect_rc 1
+  expect_out_match "capabilities.add\[0\]: CAP_SYS_RESOURCE is not in ctrun's own bounding set"
+fi
+# v1 hosts: the files a limit writes must exist (memory.memsw.* needs swap accounting).
+if [ -d /sys/fs/cgroup/memory ]; then
+  want="ckm can run on this host"
+  [ -e /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes ] ||
+    want="resources.memory.swap_max: this host's memory cgroups have no memory.memsw.limit_in_bytes"
+  OUT=$("$CTRUN" check "$WORK/ckm.yaml" --set network.mode=none --set network.parent= \
+        --set resources.memory.max=64M --set resources.memory.swap_max=0 2>/dev/null)
+  expect_out "$want"
+fi
 no_leaks check
 no_leaks ckm
+
+begin list-twenty
+# Twenty at once: each listed once, running, with its own pid; then stopped
+# together and nothing left.
+manifest many <<EOF2
+rootfs: {path: $R}
+mounts: [{type: bind, source: $WORK/w, target: /w}]
+process: {args: [/bin/true]}
+EOF2
+pids=
+for i in $(seq -w 1 20); do
+  rm -f "$WORK/w/many$i"
+  CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set name=many$i "$WORK/many.yaml" \
+    -- sh -c "touch /w/many$i; exec sleep 600" >/dev/null 2>&1 </dev/null &
+  pids="$pids $!"
+done
+for i in $(seq -w 1 20); do
+  for _ in $(seq 400); do [ -e "$WORK/w/many$i" ] && [ -e "/run/ctrun/many$i/state.json" ] && break; sleep 0.05; done
+done
+OUT=$("$CTRUN" list | awk '$1 ~ /^many[0-9][0-9]$/ && $2 == "running" {print $1, $4}' | sort -u | wc -l)
+expect_out "20"
+OUT=$("$CTRUN" list --json | grep -c '"name": "many[0-9][0-9]"')
+expect_out "20"
+OUT=$("$CTRUN" list | awk '$1 ~ /^many[0-9][0-9]$/ {print $4}' | sort -u | wc -l)
+expect_out "20"  # twenty different pids
+for i in $(seq -w 1 20); do "$CTRUN" stop "many$i" --timeout 5s >/dev/null & done
+wait $pids
+for i in $(seq -w 1 20); do no_leaks "many$i"; done
 
 begin not-root
 OUT=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$CTRUN" list 2>&1); RC=$?
