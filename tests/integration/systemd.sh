@@ -136,16 +136,25 @@ EOF2
   OUT=$(systemctl is-active "ctrun@ctit$$")
   expect_out "inactive"
   check "the unit's cgroup is gone" test ! -d "/sys/fs/cgroup$cg"
-  # ctrun stop on a container that keeps its unit stops the unit (no
-  # Restart= then), rather than signalling ctrun.
+  # ctrun stop on a container that keeps its unit stops the unit, so that
+  # its Restart=always does not bring it back, rather than signalling ctrun.
+  mkdir -p "/run/systemd/system/ctrun@ctit$$.service.d"
+  printf '[Service]\nRestart=always\nRestartSec=200ms\n' > "/run/systemd/system/ctrun@ctit$$.service.d/restart.conf"
+  systemctl daemon-reload
   rm -f "$F"/*
   systemctl start "ctrun@ctit$$"
   wait_file "$F/ready" || bad "the unit's container did not start again"
+  # ctrun exec lands in the unit's payload, beside the container's command.
+  # (its cgroup namespace's root: a cgroup outside it would read "0::/..")
+  OUT=$("$CTRUN" exec "ctit$$" -- cat /proc/self/cgroup </dev/null)
+  expect_out "0::/"
   "$CTRUN" stop "ctit$$"
   RC=$?
   expect_rc 0
+  sleep 1  # longer than RestartSec: a restart would have happened
   OUT=$(systemctl is-active "ctrun@ctit$$")
   expect_out "inactive"
+  rm -rf "/run/systemd/system/ctrun@ctit$$.service.d"
   rm -f /etc/systemd/system/ctrun@.service /usr/local/bin/ctrun "/etc/ctrun/ctit$$.yaml"
   rmdir /etc/ctrun 2>/dev/null
   systemctl daemon-reload
