@@ -1,5 +1,8 @@
 #include "seccomp/cache.h"
 
+#include <elf.h>
+#include <link.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <seccomp.h>
@@ -62,6 +65,36 @@ std::string file_name(const std::string& key) {
   return name;
 }
 
+// The GNU build id of ctrun's own ELF image, read from memory: the same for
+// the binary on disk and for the sealed copy `ctrun exec` runs from (whose
+// inode is new each time). Empty when the linker left none.
+std::string own_build_id() {
+  std::string id;
+  dl_iterate_phdr(
+      [](struct dl_phdr_info* info, size_t, void* out) {
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_NOTE) continue;
+          const char* p = reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr);
+          const char* end = p + ph.p_memsz;
+          while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const auto* n = reinterpret_cast<const ElfW(Nhdr)*>(p);
+            const char* name = p + sizeof(ElfW(Nhdr));
+            const char* desc = name + ((n->n_namesz + 3) & ~3U);
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0 &&
+                desc + n->n_descsz <= end) {
+              static_cast<std::string*>(out)->assign(desc, n->n_descsz);
+              return 1;
+            }
+            p = desc + ((n->n_descsz + 3) & ~3U);
+          }
+        }
+        return 1;  // the first object is the program itself: look no further
+      },
+      &id);
+  return id;
+}
+
 bool safe_dir(int fd) {
   struct stat st;
   return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 022) == 0;
@@ -74,13 +107,19 @@ std::string cache_key(const std::string& profile_text, const Context& ctx) {
   std::string k;
   put_str(k, CTRUN_VERSION);
   // The binary itself: a rebuilt ctrun (a changed compiler) never reads an
-  // older one's entries.
-  struct stat self {};
-  stat("/proc/self/exe", &self);
-  put_u64(k, self.st_dev);
-  put_u64(k, self.st_ino);
-  put_u64(k, static_cast<uint64_t>(self.st_size));
-  put_u64(k, static_cast<uint64_t>(self.st_mtim.tv_sec) * 1000000000ULL + static_cast<uint64_t>(self.st_mtim.tv_nsec));
+  // older one's entries. Its build id where it has one (the sealed copy of
+  // `ctrun exec` shares it), else the file's identity.
+  static const std::string build_id = own_build_id();
+  if (!build_id.empty()) {
+    put_str(k, build_id);
+  } else {
+    struct stat self {};
+    stat("/proc/self/exe", &self);
+    put_u64(k, self.st_dev);
+    put_u64(k, self.st_ino);
+    put_u64(k, static_cast<uint64_t>(self.st_size));
+    put_u64(k, static_cast<uint64_t>(self.st_mtim.tv_sec) * 1000000000ULL + static_cast<uint64_t>(self.st_mtim.tv_nsec));
+  }
   put_u64(k, v ? (v->major << 16 | v->minor << 8 | v->micro) : 0);
   put_u64(k, seccomp_arch_native());
   put_str(k, ctx.kernel_release);
