@@ -1,31 +1,38 @@
 #include "base/locks.h"
 
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
+#include <fcntl.h>
+#include <unistd.h>
 
-#include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <cerrno>
+
+#include "base/fd.h"
 
 namespace ctrun {
+namespace {
 
-bool flock_held(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) < 0) return false;
-  // "1: FLOCK  ADVISORY  WRITE 4242 00:1a:123456 0 EOF" (major and minor in hex).
-  char want[64];
-  std::snprintf(want, sizeof want, "%02x:%02x:%llu", major(st.st_dev), minor(st.st_dev),
-                static_cast<unsigned long long>(st.st_ino));
-  std::ifstream in("/proc/locks");
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream f(line);
-    std::string id, kind, mode, rw, pid, dev;
-    f >> id >> kind;
-    if (kind == "->") f >> kind;  // a waiter: "1: -> FLOCK ..."
-    f >> mode >> rw >> pid >> dev;
-    if (kind == "FLOCK" && dev == want) return true;
-  }
+struct flock whole_file(short type) {
+  struct flock l {};
+  l.l_type = type;
+  l.l_whence = SEEK_SET;
+  l.l_start = 0;
+  l.l_len = 0;  // to the end, however long
+  return l;
+}
+
+}  // namespace
+
+bool try_lock(int fd) {
+  struct flock l = whole_file(F_WRLCK);
+  if (fcntl(fd, F_OFD_SETLK, &l) == 0) return true;
+  if (errno == EACCES) errno = EAGAIN;
   return false;
+}
+
+bool lock_held(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) return false;
+  struct flock l = whole_file(F_WRLCK);
+  return fcntl(fd.get(), F_OFD_GETLK, &l) == 0 && l.l_type != F_UNLCK;
 }
 
 }  // namespace ctrun

@@ -455,7 +455,7 @@ void collect_stale(const Host& host, const std::string& slice, const std::string
       if (n.size() <= 12 || n.rfind("ctrun-", 0) != 0 || n.compare(n.size() - 6, 6, ".scope") != 0) continue;
       std::string name = n.substr(6, n.size() - 12);
       // The name lock: a running container holds it (see launch/launcher.cc).
-      if (!flock_held(state_dir + "/" + name + ".lock")) {  // only empty ones go
+      if (!lock_held(state_dir + "/" + name + ".lock")) {  // only empty ones go
         rmdir((dir + "/" + n + "/payload").c_str());
         rmdir((dir + "/" + n).c_str());
       }

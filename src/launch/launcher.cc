@@ -72,7 +72,7 @@ bool ensure_state_dir(const std::string& dir, Failure& f) {
   return true;
 }
 
-// The name lock: flock on <state>/<name>.lock. The kernel drops it when
+// The name lock: an OFD lock on <state>/<name>.lock (base/locks.h). The kernel drops it when
 // ctrun dies however it dies; the file is unlinked while still locked, and a
 // locker that finds its file unlinked under it starts over.
 class NameLock {
@@ -89,8 +89,8 @@ class NameLock {
         f = {"create the lock " + path, errno, "name", {}};
         return false;
       }
-      if (flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {
-        if (errno == EWOULDBLOCK) {
+      if (!try_lock(fd.get())) {
+        if (errno == EAGAIN) {
           f = {"start " + name, 0, "name", "a container of that name is already running"};
         } else {
           f = {"lock " + path, errno, "name", {}};
@@ -120,7 +120,7 @@ class NameLock {
 // runs under them; removed with the same protocol as a normal exit.
 // Stale name locks (of a ctrun killed with SIGKILL) are removed under a
 // global GC lock: exclusive here, shared while a launcher takes its name lock
-// (NameLock), so that no launcher is ever between its open and its flock
+// (NameLock), so that no launcher is ever between its open and its lock
 // while a lock is probed, and a probe never makes it fail "already running".
 void collect_stale_locks(const std::string& dir, int gc) {
   flock(gc, LOCK_EX);
@@ -128,12 +128,13 @@ void collect_stale_locks(const std::string& dir, int gc) {
   if (d) {
     while (struct dirent* e = readdir(d)) {
       std::string n = e->d_name;
-      if (n.size() <= 5 || n.compare(n.size() - 5, 5, ".lock") != 0) continue;
-      if (flock_held(dir + "/" + n)) continue;  // cheap: most are in use
+      // (.gc.lock is flock'd, not a name lock: never a candidate)
+      if (n[0] == '.' || n.size() <= 5 || n.compare(n.size() - 5, 5, ".lock") != 0) continue;
+      if (lock_held(dir + "/" + n)) continue;  // cheap: most are in use
       int fd = openat(dirfd(d), n.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) continue;
       struct stat a, b;
-      if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &a) == 0 &&
+      if (try_lock(fd) && fstat(fd, &a) == 0 &&
           fstatat(dirfd(d), n.c_str(), &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino) {
         unlinkat(dirfd(d), n.c_str(), 0);
       }

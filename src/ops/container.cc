@@ -41,7 +41,7 @@ Container find(const std::string& dir, const std::string& name, std::string& err
   std::string lock = dir + "/" + name + ".lock";
   std::string cdir = dir + "/" + name;
   struct stat st;
-  bool held = stat(lock.c_str(), &st) == 0 && flock_held(lock);
+  bool held = stat(lock.c_str(), &st) == 0 && lock_held(lock);
   std::string why;
   auto recorded = state::read_state(cdir, why);
   if (!held) {

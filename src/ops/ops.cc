@@ -245,7 +245,7 @@ int stop(const std::string& dir, const std::string& name, std::optional<uint64_t
     UniqueFd gc(open((dir + "/.gc.lock").c_str(), O_RDWR | O_CLOEXEC));
     if (gc && flock(gc.get(), LOCK_EX) == 0) {
       std::string lock = dir + "/" + name + ".lock";
-      if (!flock_held(lock)) unlink(lock.c_str());
+      if (!lock_held(lock)) unlink(lock.c_str());
       flock(gc.get(), LOCK_UN);
     }
     return 0;
@@ -280,8 +280,8 @@ int stop(const std::string& dir, const std::string& name, std::optional<uint64_t
     }
   }
   // The supervisor's exit releases the lock; its cleanup is done by then.
-  for (int i = 0; i < 100 && flock_held(dir + "/" + name + ".lock"); ++i) usleep(20000);
-  if (flock_held(dir + "/" + name + ".lock")) return fail("the lock of " + name + " is still held");
+  for (int i = 0; i < 100 && lock_held(dir + "/" + name + ".lock"); ++i) usleep(20000);
+  if (lock_held(dir + "/" + name + ".lock")) return fail("the lock of " + name + " is still held");
   return 0;
 }
 

@@ -120,6 +120,7 @@ OUT=$("$CTRUN" list --all | ours | awk '{print $1}')
 expect_out "NAME"
 wait_collected op2
 no_leaks op2
+check "the collection lock is not taken for a stale name lock" test -e /run/ctrun/.gc.lock
 
 begin forged-state
 # State that does not match its processes is never acted on.
