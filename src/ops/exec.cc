@@ -23,6 +23,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <linux/sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -152,33 +153,85 @@ bool join_namespaces(Container& c, int flags, std::string& error) {
   return true;
 }
 
-// The container's cgroups (every hierarchy), or SUB below them; on cgroup2
-// a directory that has controllers for its children takes no process
-// (EBUSY): then init's own cgroup.
-bool join_cgroups(const Container& c, const std::string& sub, std::string& error) {
+// The v1 hierarchies: this process moves into the container's cgroup (or SUB
+// below it) in each, through `tasks`: it is single-threaded, and moving one
+// thread skips the kernel's threadgroup lock, whose first writer waits for an
+// RCU grace period (some 10 ms per write). The command, forked after, is born
+// there.
+bool join_v1(const Container& c, const std::string& sub, std::string& error) {
   for (const auto& cg : c.s.cgroups) {
+    if (cg.controller.empty()) continue;
     std::string dir = sub.empty() ? cg.payload : cg.payload + "/" + sub;
-    UniqueFd procs(open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-    if (!procs) {
+    UniqueFd tasks(open((dir + "/tasks").c_str(), O_WRONLY | O_CLOEXEC));
+    if (!tasks || write(tasks.get(), "0", 1) != 1) {
       error = "cannot join the cgroup " + dir + ": " + std::strerror(errno);
       return false;
     }
-    if (write(procs.get(), "0", 1) == 1) continue;
-    int err = errno;
-    if (err == EBUSY && cg.controller.empty() && sub.empty()) {
-      std::string own = cgroup::read_text("/proc/" + std::to_string(c.s.init.pid) + "/cgroup");
-      auto pos = own.find("0::");
-      std::string root = cgroup::read_host().unified;
-      if (pos != std::string::npos && !root.empty()) {
-        std::string rel = own.substr(pos + 3, own.find('\n', pos) - pos - 3);
-        UniqueFd fallback(open((root + rel + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-        if (fallback && write(fallback.get(), "0", 1) == 1) continue;
-      }
-    }
-    error = "cannot join the cgroup " + dir + ": " + std::strerror(err);
-    return false;
   }
   return true;
+}
+
+// The cgroup2 directory the command is cloned into (CLONE_INTO_CGROUP: no
+// migration at all), and where a directory with controllers for its
+// children takes no process (the guest's init delegated it): init's own.
+struct V2Target {
+  UniqueFd dir, fallback;
+  std::string path;
+};
+bool open_v2(const Container& c, const std::string& sub, V2Target& out, std::string& error) {
+  for (const auto& cg : c.s.cgroups) {
+    if (!cg.controller.empty()) continue;
+    out.path = sub.empty() ? cg.payload : cg.payload + "/" + sub;
+    out.dir.reset(open(out.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!out.dir) {
+      error = "cannot join the cgroup " + out.path + ": " + std::strerror(errno);
+      return false;
+    }
+    if (!sub.empty()) return true;
+    std::string own = cgroup::read_text("/proc/" + std::to_string(c.s.init.pid) + "/cgroup");
+    auto pos = own.find("0::");
+    std::string root = cgroup::read_host().unified;
+    if (pos != std::string::npos && !root.empty()) {
+      std::string rel = own.substr(pos + 3, own.find('\n', pos) - pos - 3);
+      if (root + rel != out.path) out.fallback.reset(open((root + rel).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    }
+    return true;
+  }
+  return true;  // no cgroup2 directory: nothing to do there
+}
+
+// fork(), into the cgroup2 directory when there is one: clone3 with
+// CLONE_INTO_CGROUP (the fallback directory on EBUSY); on kernels without
+// it the parent joins through cgroup.procs first.
+pid_t spawn(const V2Target& v2, int* pidfd, std::string& error) {
+  struct clone_args args {};
+  args.flags = CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.exit_signal = SIGCHLD;
+  if (!v2.dir) return static_cast<pid_t>(syscall(SYS_clone3, &args, sizeof args));
+  int err = 0;
+  for (int fd : {v2.dir.get(), v2.fallback.get()}) {
+    if (fd < 0) continue;
+    args.flags = CLONE_PIDFD | CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(fd);
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid >= 0) return static_cast<pid_t>(pid);
+    err = errno;
+    if (err == EAGAIN || err == ENOSYS || err == E2BIG) break;
+  }
+  if (err == ENOSYS || err == E2BIG) {
+    UniqueFd procs(openat(v2.dir.get(), "cgroup.procs", O_WRONLY | O_CLOEXEC));
+    if (!procs || write(procs.get(), "0", 1) != 1) {
+      error = "cannot join the cgroup " + v2.path + ": " + std::strerror(errno);
+      errno = EPERM;
+      return -1;
+    }
+    pid_t pid = fork();
+    if (pid > 0) *pidfd = pidfd_open(pid);
+    return pid;
+  }
+  errno = err;
+  return -1;
 }
 
 bool valid_sub(const std::string& sub) {
@@ -292,7 +345,8 @@ int exec(const std::string& dir, const ExecRequest& r, const PlanLoader& load) {
   UniqueFd signals(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
 
   std::string error;
-  if (!join_cgroups(c, r.cgroup, error)) return fail("cannot enter " + r.name + ": " + error);
+  V2Target v2;
+  if (!join_v1(c, r.cgroup, error) || !open_v2(c, r.cgroup, v2, error)) return fail("cannot enter " + r.name + ": " + error);
   int flags = differing_namespaces(c.s.init.pid);
   if (flags && !join_namespaces(c, flags, error)) return fail("cannot enter " + r.name + ": " + error);
 
@@ -314,10 +368,12 @@ int exec(const std::string& dir, const ExecRequest& r, const PlanLoader& load) {
   // The child is in the pid namespace, where this process has no pid
   // (getppid() is 0): it watches this process's pidfd instead.
   UniqueFd parent(pidfd_open(getpid()));
-  pid_t child = fork();
+  int child_pidfd = -1;
+  pid_t child = spawn(v2, &child_pidfd, error);
   if (child < 0) {
     int err = errno;
     close(report[1]);
+    if (!error.empty()) return fail("cannot enter " + r.name + ": " + error);
     if (err == EAGAIN) return fail("cannot start the command in " + r.name + ": it is at its process limit (pids)");
     return fail("cannot start the command in " + r.name + ": " + std::strerror(err));
   }
@@ -345,7 +401,7 @@ int exec(const std::string& dir, const ExecRequest& r, const PlanLoader& load) {
   }
   close(report[1]);
   slave.reset();
-  UniqueFd pidfd(pidfd_open(child));
+  UniqueFd pidfd(child_pidfd);
   std::unique_ptr<launch::TerminalRelay> tty;
   if (master) tty = std::make_unique<launch::TerminalRelay>(std::move(master));
 

@@ -23,9 +23,11 @@ if [ "${1:-}" != --inner ]; then
   bench_install hyperfine crun runc jq busybox-static
   mkdir -p "$B"
   [ -x "$R/bin/busybox" ] || bash "$here/../integration/mk-rootfs.sh" "$R"
-  rm -rf "$B/xbundle" && mkdir -p "$B/xbundle"
-  (cd "$B/xbundle" && crun spec && jq --arg r "$R" '.process.terminal=false | .root.path=$r |
-     .process.args=["/bin/sleep", "600"] | .linux.cgroupsPath="/ctrun-bench-x"' config.json > c.json && mv c.json config.json)
+  for rt in crun runc; do  # a bundle each: their cgroups must differ
+    rm -rf "$B/x$rt" && mkdir -p "$B/x$rt"
+    (cd "$B/x$rt" && crun spec && jq --arg r "$R" --arg cg "/ctrun-bench-x$rt" '.process.terminal=false | .root.path=$r |
+       .process.args=["/bin/sleep", "600"] | .linux.cgroupsPath=$cg' config.json > c.json && mv c.json config.json)
+  done
   cat > "$B/sleep.yaml" <<END
 version: 1
 name: bench-x
@@ -39,8 +41,8 @@ fi
 bench_inner_quirks
 "$ctrun" "$B/sleep.yaml" </dev/null >/dev/null 2>&1 &
 ct=$!
-$crun run -d --bundle "$B/xbundle" ctrun-bench-xcrun </dev/null >/dev/null
-runc run -d --bundle "$B/xbundle" ctrun-bench-xrunc </dev/null >/dev/null
+$crun run -d --bundle "$B/xcrun" ctrun-bench-xcrun </dev/null >/dev/null
+runc run -d --bundle "$B/xrunc" ctrun-bench-xrunc </dev/null >/dev/null
 cleanup() {
   "$ctrun" stop bench-x >/dev/null 2>&1 || true
   wait "$ct" 2>/dev/null || true
