@@ -25,12 +25,14 @@
 #include <vector>
 
 #include "base/fd.h"
+#include "base/units.h"
 #include "caps/names.h"
 #include "caps/sets.h"
 #include "cgroup/host.h"
 #include "net/rtnl.h"
 #include "ops/ops.h"
 #include "plan/plan.h"
+#include "systemd/scope.h"
 #include <linux/capability.h>
 #include <algorithm>
 
@@ -241,6 +243,18 @@ int check_manifest(const plan::LaunchPlan& p, bool as_json) {
   if (p.root.kind == plan::RootPlan::Kind::ephemeral) need("filesystem.overlay", "rootfs.ephemeral", "this kernel has no overlayfs");
   if (p.systemd_scope && access("/run/dbus/system_bus_socket", F_OK) != 0) {
     problems.emplace_back("systemd.register", "a scope needs systemd's bus, and this host has none");
+  }
+  // Under ctrun@NAME.service (where the unit file exists): systemd must
+  // give ctrun the container's whole stop.timeout, and a second for its
+  // own clean-up, before it kills it.
+  if (access("/run/dbus/system_bus_socket", F_OK) == 0) {
+    std::string unit = "ctrun@" + p.name + ".service";
+    auto limit = systemd::service_stop_timeout_us(unit);
+    if (limit && *limit != UINT64_MAX && *limit < p.stop_timeout_us + 1000000) {
+      problems.emplace_back("stop.timeout", format_duration_us(p.stop_timeout_us) + " and ctrun's clean-up do not fit in " +
+                                                unit + "'s TimeoutStopSec=" + format_duration_us(*limit) +
+                                                ": systemd would kill ctrun before the container has stopped");
+    }
   }
   // The network: the link kind, and the host's interfaces it names.
   const plan::NetworkPlan& n = p.network;

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 
 namespace ctrun::systemd {
 namespace {
@@ -28,6 +30,8 @@ struct Lib {
   decltype(&sd_bus_wait) wait = nullptr;
   decltype(&sd_bus_slot_unref) slot_unref = nullptr;
   decltype(&sd_bus_message_append_array) append_array = nullptr;
+  decltype(&sd_bus_get_property_trivial) get_trivial = nullptr;
+  decltype(&sd_bus_get_property_string) get_string = nullptr;
 
   bool load() {
     handle = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
@@ -43,7 +47,8 @@ struct Lib {
            sym(read, "sd_bus_message_read") && sym(message_unref, "sd_bus_message_unref") &&
            sym(error_free, "sd_bus_error_free") && sym(match_signal, "sd_bus_match_signal") &&
            sym(process, "sd_bus_process") && sym(wait, "sd_bus_wait") && sym(slot_unref, "sd_bus_slot_unref") &&
-           sym(append_array, "sd_bus_message_append_array");
+           sym(append_array, "sd_bus_message_append_array") &&
+           sym(get_trivial, "sd_bus_get_property_trivial") && sym(get_string, "sd_bus_get_property_string");
   }
 };
 
@@ -279,6 +284,30 @@ bool set_unit_properties(const std::string& unit, const std::vector<Property>& p
     return false;
   }
   return true;
+}
+
+std::optional<uint64_t> service_stop_timeout_us(const std::string& unit) {
+  ManagerCall c;
+  Failure ignored;
+  if (!c.open("LoadUnit", false, "load " + unit, {}, ignored)) return std::nullopt;
+  std::string what;
+  const char* path = nullptr;
+  if (c.lib.append(c.m, "s", unit.c_str()) < 0 || !c.call(what) || c.lib.read(c.reply, "o", &path) < 0 || !path) {
+    return std::nullopt;
+  }
+  std::string object = path;  // owned by the reply
+  char* state = nullptr;
+  sd_bus_error e1 = SD_BUS_ERROR_NULL, e2 = SD_BUS_ERROR_NULL;
+  bool loaded = c.lib.get_string(c.bus, "org.freedesktop.systemd1", object.c_str(), "org.freedesktop.systemd1.Unit",
+                                 "LoadState", &e1, &state) >= 0 &&
+                state && std::strcmp(state, "loaded") == 0;
+  free(state);
+  c.lib.error_free(&e1);
+  uint64_t usec = 0;
+  bool got = loaded && c.lib.get_trivial(c.bus, "org.freedesktop.systemd1", object.c_str(),
+                                         "org.freedesktop.systemd1.Service", "TimeoutStopUSec", &e2, 't', &usec) >= 0;
+  c.lib.error_free(&e2);
+  return got ? std::optional<uint64_t>(usec) : std::nullopt;
 }
 
 }  // namespace ctrun::systemd

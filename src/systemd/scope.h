@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,11 @@ bool stop_unit(const std::string& unit, Failure& f);
 // keep-unit: sets the limits on ctrun's own unit (SetUnitProperties,
 // runtime only), which systemd then applies to the unit's cgroup.
 bool set_unit_properties(const std::string& unit, const std::vector<Property>& properties, Failure& f);
+
+// The TimeoutStopUSec of a service as systemd loads it (LoadUnit: also a
+// template's instance that is not running), UINT64_MAX for infinity;
+// nullopt without a bus, or when there is no such unit file.
+std::optional<uint64_t> service_stop_timeout_us(const std::string& unit);
 
 // AllowedCPUs as systemd takes it: a bit mask, CPU 0 in bit 0 of byte 0.
 Property allowed_cpus(const std::vector<unsigned>& cpus, const std::string& key);

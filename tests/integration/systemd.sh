@@ -123,6 +123,18 @@ mounts: [{type: bind, source: $F, target: /w}]
 process: {args: [/bin/sh, -c, "touch /w/ready; exec sleep 600"], env: {CTIT_TOKEN: $TOKEN}}
 EOF2
   systemctl daemon-reload
+  # check MANIFEST against the unit it would run under: a TimeoutStopSec
+  # shorter than stop.timeout (10 s) is named; the shipped one is not.
+  OUT=$("$CTRUN" check "/etc/ctrun/ctit$$.yaml" 2>/dev/null); RC=$?
+  expect_rc 0
+  mkdir -p "/run/systemd/system/ctrun@ctit$$.service.d"
+  printf '[Service]\nTimeoutStopSec=3s\n' > "/run/systemd/system/ctrun@ctit$$.service.d/timeout.conf"
+  systemctl daemon-reload
+  OUT=$("$CTRUN" check "/etc/ctrun/ctit$$.yaml" 2>/dev/null); RC=$?
+  expect_rc 1
+  expect_out "stop.timeout: 10s and ctrun's clean-up do not fit in ctrun@ctit$$.service's TimeoutStopSec=3s: systemd would kill ctrun before the container has stopped"
+  rm -f "/run/systemd/system/ctrun@ctit$$.service.d/timeout.conf"
+  systemctl daemon-reload
   rm -f "$F"/*
   systemctl start "ctrun@ctit$$"
   wait_file "$F/ready" || bad "the unit's container did not start: $(systemctl status "ctrun@ctit$$" 2>&1 | tail -5)"
