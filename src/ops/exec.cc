@@ -347,7 +347,19 @@ int exec(const std::string& dir, const ExecRequest& r, const PlanLoader& load) {
   std::string error;
   V2Target v2;
   if (!join_v1(c, r.cgroup, error) || !open_v2(c, r.cgroup, v2, error)) return fail("cannot enter " + r.name + ": " + error);
+  // The cgroup namespace is the command's to join, once it is in its
+  // cgroup: a process outside a namespace's root can be cloned into a cgroup
+  // below it only from outside the namespace (else the kernel says ENOENT).
   int flags = differing_namespaces(c.s.init.pid);
+  UniqueFd cgroup_ns;
+  if (flags & CLONE_NEWCGROUP) {
+    flags &= ~CLONE_NEWCGROUP;
+    cgroup_ns.reset(open(ns_path(c.s.init.pid, "cgroup").c_str(), O_RDONLY | O_CLOEXEC));
+    // Init's only if init is still the recorded process once it is open.
+    if (!cgroup_ns || state::starttime_of(c.s.init.pid) != c.s.init.starttime) {
+      return fail("cannot enter " + r.name + ": cannot open its cgroup namespace");
+    }
+  }
   if (flags && !join_namespaces(c, flags, error)) return fail("cannot enter " + r.name + ": " + error);
 
   // The pty, of the container's own devpts (this process is in its mount
@@ -390,6 +402,9 @@ int exec(const std::string& dir, const ExecRequest& r, const PlanLoader& load) {
     };
     master.reset();
     set_command_line("ctrun-exec");  // not ctrun's host path and arguments, for the container to read
+    if (cgroup_ns && setns(cgroup_ns.get(), CLONE_NEWCGROUP) < 0) {
+      die({"join the cgroup namespace of " + r.name, errno, {}, {}}, kFailed);
+    }
     Failure f;
     launch::Identity id;
     if (!launch::resolve_identity(launch::read_small_file("/etc/passwd"), launch::read_small_file("/etc/group"), e, id,
