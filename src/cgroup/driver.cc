@@ -79,6 +79,13 @@ void wait_gone(const std::vector<pid_t>& pids) {
 
 }  // namespace
 
+// Removes dir and what is below it, deepest first; only empty cgroups go
+// (rmdir refuses the others). True when dir is gone.
+bool remove_tree(const std::string& dir) {
+  for (const auto& d : subtree(dir)) rmdir(d.c_str());
+  return access(dir.c_str(), F_OK) != 0;
+}
+
 bool Cgroups::make_dir(const std::string& root, const std::string& controller, const Plan& plan, Failure& f) {
   std::string slice = root + "/" + plan.slice;
   std::string dir = slice + "/" + plan.scope;
@@ -98,9 +105,20 @@ bool Cgroups::make_dir(const std::string& root, const std::string& controller, c
     if (mkdir(dir.c_str(), 0755) == 0) break;
     if (errno == ENOENT) continue;  // another ctrun removed the empty slice just now
     // Ours by the name lock we hold: an empty one is a killed ctrun's leftover.
+    // Its container may still be dying (the kernel empties a pid namespace
+    // whose init was killed in its own time): what is left in it is ended
+    // by pid and waited for.
     if (errno == EEXIST && attempt == 0) {
-      rmdir((dir + "/payload").c_str());
-      if (rmdir(dir.c_str()) == 0) continue;
+      if (!remove_tree(dir)) {
+        std::vector<pid_t> left;
+        for (const auto& d : subtree(dir)) {
+          auto ps = procs(d);
+          left.insert(left.end(), ps.begin(), ps.end());
+        }
+        for (pid_t p : left) kill(p, SIGKILL);
+        wait_gone(left);
+      }
+      if (remove_tree(dir)) continue;
       errno = EEXIST;
     }
     int err = errno;
@@ -201,13 +219,26 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
     // costs a mkdir, a join and an rmdir per start.
     std::vector<std::string> want = {"devices"};
     if (host.mode == Host::Mode::legacy) want.push_back("freezer");
+    if (plan.boot) {
+      // every hierarchy once (co-mounted controllers share one)
+      std::vector<std::string> points;
+      for (const auto& [name, point] : host.v1) {
+        if (std::find(points.begin(), points.end(), point) != points.end()) continue;
+        points.push_back(point);
+        if (std::find(want.begin(), want.end(), name) == want.end()) want.push_back(name);
+      }
+    }
     for (const auto& s : plan.settings) {
       if (!host.has_v1(s.controller)) return fail_key(s.key, "this host has no cgroup v1 " + s.controller + " controller");
       if (std::find(want.begin(), want.end(), s.controller) == want.end()) want.push_back(s.controller);
     }
+    std::vector<std::string> made;
     for (const auto& c : want) {
       if (!host.has_v1(c)) continue;
-      if (!make_dir(host.v1.at(c), c, plan, f)) return false;
+      const std::string& point = host.v1.at(c);
+      if (std::find(made.begin(), made.end(), point) != made.end()) continue;
+      made.push_back(point);
+      if (!make_dir(point, c, plan, f)) return false;
     }
     // Hybrid: the cgroup2 side too, for cgroup.kill and the events.
     if (host.mode == Host::Mode::hybrid && !host.unified.empty()) {
@@ -299,6 +330,24 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
   if (plan.v2) {
     for (const auto& s : plan.settings) {
       if (std::find(v2_enable.begin(), v2_enable.end(), s.controller) == v2_enable.end()) v2_enable.push_back(s.controller);
+    }
+  }
+  if (plan.boot && !plan.systemd_scope) {
+    // What the slice and the scope are offered goes down to payload/
+    // (the root's own subtree_control is left as it is).
+    for (const auto& d : dirs_) {
+      if (!d.controller.empty()) continue;
+      std::string enable;
+      std::istringstream offered(read_text(d.slice + "/cgroup.controllers"));
+      for (std::string c; offered >> c;) enable += "+" + c + " ";
+      if (int rc = enable.empty() ? 0 : write_file(d.slice + "/cgroup.subtree_control", enable); rc < 0) {
+        f = {"enable the controllers " + enable + "in " + d.slice, -rc, "boot", {}};
+        return false;
+      }
+      std::istringstream scope_offered(read_text(d.path + "/cgroup.controllers"));
+      for (std::string c; scope_offered >> c;) {
+        if (std::find(v2_enable.begin(), v2_enable.end(), c) == v2_enable.end()) v2_enable.push_back(c);
+      }
     }
   }
   return make_payloads(v2_enable, f);
@@ -455,10 +504,8 @@ void collect_stale(const Host& host, const std::string& slice, const std::string
       if (n.size() <= 12 || n.rfind("ctrun-", 0) != 0 || n.compare(n.size() - 6, 6, ".scope") != 0) continue;
       std::string name = n.substr(6, n.size() - 12);
       // The name lock: a running container holds it (see launch/launcher.cc).
-      if (!lock_held(state_dir + "/" + name + ".lock")) {  // only empty ones go
-        rmdir((dir + "/" + n + "/payload").c_str());
-        rmdir((dir + "/" + n).c_str());
-      }
+      // (with what a booted guest or exec --cgroup made below payload/)
+      if (!lock_held(state_dir + "/" + name + ".lock")) remove_tree(dir + "/" + n);  // only empty ones go
     }
     closedir(d);
   }

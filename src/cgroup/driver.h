@@ -32,6 +32,11 @@ struct Plan {
   // ctrun, already in it, makes supervisor/ and payload/ in the delegated
   // scope, moves itself into supervisor/, and leaves the scope to systemd.
   bool systemd_scope = false;
+  // Boot mode: the init system manages a tree of its own below payload/.
+  // v1: a cgroup in every hierarchy (name=systemd too), so that what PID 1
+  // mounts shows only its own subtree; v2: every controller the scope has
+  // passed on to payload/.
+  bool boot = false;
 };
 
 class Cgroups {
@@ -88,5 +93,9 @@ class Cgroups {
 // SIGKILLed ctrun leaves them): <root>/<slice>/ctrun-NAME.scope (and its
 // payload) whose name lock in state_dir is free.
 void collect_stale(const Host& host, const std::string& slice, const std::string& state_dir);
+
+// Removes dir and the cgroups below it, deepest first; only empty cgroups
+// go (rmdir refuses the others). True when dir is gone.
+bool remove_tree(const std::string& dir);
 
 }  // namespace ctrun::cgroup

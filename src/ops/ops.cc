@@ -237,8 +237,7 @@ int stop(const std::string& dir, const std::string& name, std::optional<uint64_t
   if (c.found == Found::dead) {
     // A ctrun killed with SIGKILL: its state and empty cgroups go.
     for (const auto& cg : c.s.cgroups) {
-      rmdir(cg.payload.c_str());
-      rmdir(cg.path.c_str());
+      cgroup::remove_tree(cg.path);  // with what a booted guest made below payload/
     }
     state::remove_state(dir + "/" + name);
     // Its lock file, under the collection lock (see the launcher's NameLock).
