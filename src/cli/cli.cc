@@ -62,6 +62,7 @@ std::optional<plan::LaunchPlan> make_plan(const std::string& path, const Loaded&
   plan::LaunchPlan p;
   Diagnostics diags;
   plan::HostFacts host = plan::read_host_facts();
+  if (loaded.manifest.boot) plan::read_guest_facts(loaded.manifest, host);
   bool ok = plan::build_plan(loaded.manifest, loaded.locs, host, p, diags) && plan::prepare(p, host, diags, use_cache);
   diags.sort();
   if (!report(path, diags, ok)) return std::nullopt;

@@ -81,9 +81,24 @@ bool open_console(int sock, std::string& slave_path, Failure& f) {
   return true;
 }
 
-// systemd.notify: container. The socket the payload reports to, bound in
-// the container's /run/host, which then becomes read-only (sending to a
-// socket needs no writable mount); the fd goes to the parent, which reads it.
+// /run/host read-only, once the notify socket is in it (sending to a
+// socket needs no writable mount).
+bool seal_run_host(Failure& f) {
+  int tree = open_tree(AT_FDCWD, "/run/host", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  struct mount_attr ro {};
+  ro.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+  if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0 ||
+      move_mount(tree, "", AT_FDCWD, "/run/host", MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+    f = {"make /run/host read-only", errno, {}, {}};
+    if (tree >= 0) close(tree);
+    return false;
+  }
+  close(tree);
+  return true;
+}
+
+// The socket the payload (boot mode: PID 1) reports to, bound in the
+// container's /run/host; the fd goes to the parent, which reads it.
 bool open_notify_socket(int sock, Failure& f) {
   const char* path = plan::NotifyPlan::kGuestSocket;
   int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -96,15 +111,6 @@ bool open_notify_socket(int sock, Failure& f) {
     f = {"create the notify socket " + std::string(path), errno, "systemd.notify", {}};
     return false;
   }
-  int tree = open_tree(AT_FDCWD, "/run/host", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-  struct mount_attr ro {};
-  ro.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-  if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0 ||
-      move_mount(tree, "", AT_FDCWD, "/run/host", MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-    f = {"make /run/host read-only", errno, "systemd.notify", {}};
-    return false;
-  }
-  close(tree);
   Message m;
   m.step = Step::notify_socket;
   bool ok = send_message(sock, m, s);
@@ -244,7 +250,14 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
 
   std::string console;
   if (p.terminal && !open_console(sock, console, f)) die(sock, f);
-  if (p.notify.mode == plan::NotifyPlan::Mode::container && !open_notify_socket(sock, f)) die(sock, f);
+  if (p.notify.guest_socket && !open_notify_socket(sock, f)) die(sock, f);
+  if (!seal_run_host(f)) die(sock, f);
+  // An init system expects shared propagation (systemd makes / shared
+  // itself; its services' private mounts depend on it). Below the slave
+  // mount made first, nothing propagates back to the host.
+  if (p.boot.enabled && ::mount(nullptr, "/", nullptr, MS_SHARED | MS_REC, nullptr) < 0) {
+    die(sock, {"make / shared", errno, "boot", {}});
+  }
 
   Identity id;
   if (!resolve_identity(read_small_file("/etc/passwd"), read_small_file("/etc/group"), p.exec, id, f)) die(sock, f);
@@ -262,6 +275,19 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
   // before the fork, so that there is no moment when a running payload
   // could attach to a dumpable stub; the payload's execve makes it dumpable.
   prctl(PR_SET_DUMPABLE, 0);
+  if (p.boot.enabled) {
+    // Boot mode: this process (PID 1) becomes the init system; a failure
+    // is reported on the sync socket, whose EOF at execve (CLOEXEC) tells
+    // the parent that the init runs.
+    int tty = -1;
+    if ((tty = open(console.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+      die(sock, {"open the console " + console, errno, "boot", {}});
+    }
+    become_payload(p.exec, id, p.userns.create, tty, [&](const Failure& failure, int status) {
+      send_message(sock, failure_message(failure, status));
+      _exit(status);
+    });
+  }
   if (getpid() != 1) prctl(PR_SET_CHILD_SUBREAPER, 1);
   int report[2];
   if (pipe2(report, O_CLOEXEC) < 0) die(sock, {"create a pipe", errno, {}, {}});

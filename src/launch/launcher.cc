@@ -210,7 +210,7 @@ class ChildGuard {
 // such as `systemd-notify --ready` are the common case, and a process
 // outside the container reaches the socket only through /proc/PID/root of a
 // container process, which takes ptrace rights over it.
-std::optional<std::string> read_guest_message(int fd, ino_t container_mnt) {
+std::optional<std::string> read_guest_message(int fd, ino_t container_mnt, pid_t only) {
   char buf[systemd::kMaxNotifyMessage + 1];
   union {
     char space[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * 16)];
@@ -239,6 +239,8 @@ std::optional<std::string> read_guest_message(int fd, ino_t container_mnt) {
     }
   }
   if (static_cast<size_t>(n) > systemd::kMaxNotifyMessage || !cred || cred->pid <= 0) return std::string();
+  // Boot mode: PID 1 speaks for the container, nobody else.
+  if (only > 0 && cred->pid != only) return std::string();
   struct stat st;
   if (stat(("/proc/" + std::to_string(cred->pid) + "/ns/mnt").c_str(), &st) == 0 ? st.st_ino != container_mnt
                                                                                    : errno != ENOENT && errno != ESRCH) {
@@ -282,8 +284,10 @@ state::State describe(const plan::LaunchPlan& p, pid_t init, const cgroup::Cgrou
   s.supervisor = {getpid(), state::starttime_of(getpid())};
   s.init = {init, state::starttime_of(init)};
   s.main = s.init;
-  // The payload is the stub init's only child when it starts.
-  std::string children = cgroup::read_text("/proc/" + std::to_string(init) + "/task/" + std::to_string(init) + "/children");
+  s.mode = p.boot.enabled ? "boot" : "app";
+  // The payload is the stub init's only child when it starts; in boot mode
+  // the init system is PID 1 itself.
+  std::string children = p.boot.enabled ? std::string() : cgroup::read_text("/proc/" + std::to_string(init) + "/task/" + std::to_string(init) + "/children");
   if (pid_t payload = static_cast<pid_t>(std::strtol(children.c_str(), nullptr, 10)); payload > 0) {
     s.main = {payload, state::starttime_of(payload)};
   }
@@ -501,6 +505,33 @@ class SignalGuard {
   sighandler_t old_pipe_;
 };
 
+// Boot mode: how PID 1 ended, as ctrun's exit status. The kernel ends a
+// pid namespace's init that called reboot(2) with SIGINT (halt, power-off)
+// or SIGHUP (reboot); systemd calls it with CAP_SYS_BOOT, which boot mode
+// keeps for this reason. A power-off exits 0 or with the EXIT_STATUS= the
+// guest sent; a reboot sets `reboot` (and is 133 for a unit to restart);
+// an init's own exit status 133 would read as a reboot, so it becomes 1.
+int boot_exit_code(int status, const systemd::GuestNotify& guest, bool& reboot) {
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    if (sig == SIGINT) {
+      if (guest.exit_status.empty()) return 0;
+      char* end = nullptr;
+      long v = std::strtol(guest.exit_status.c_str(), &end, 10);
+      return *end == '\0' && v >= 0 && v <= 255 ? static_cast<int>(v) : 1;
+    }
+    if (sig == SIGHUP) {
+      reboot = true;
+      return 133;
+    }
+    return 128 + sig;
+  }
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : kFailed;
+  return code == 133 ? 1 : code;
+}
+
+int run_once(const plan::LaunchPlan& p, bool& reboot);
+
 }  // namespace
 
 int launch(const plan::LaunchPlan& p) {
@@ -508,6 +539,11 @@ int launch(const plan::LaunchPlan& p) {
   // A container that shares the host's pid namespace sees this process:
   // non-dumpable, its /proc/PID/exe and mem are closed to it (CVE-2019-5736).
   prctl(PR_SET_DUMPABLE, 0);
+  // Boot mode: an init that cannot run is known before anything exists.
+  if (p.boot.enabled && !p.boot.init_problem.empty()) {
+    report({"boot " + p.name, 0, p.exec.argv.empty() ? "boot" : "process.args", p.boot.init_problem});
+    return p.boot.init_status;
+  }
   if (!ensure_state_dir(p.state_dir, f)) return report(f), kFailed;
   std::string gc_path = p.state_dir + "/.gc.lock";
   UniqueFd gc(open(gc_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
@@ -516,6 +552,21 @@ int launch(const plan::LaunchPlan& p) {
   NameLock lock;
   if (!lock.acquire(p.lock_path, p.name, gc.get(), f)) return report(f), kFailed;
   gc.reset();
+  // A guest that reboots boots again here, under the same name lock (a
+  // fresh container: namespaces, cgroups, network, boot id); under a
+  // systemd unit ctrun exits 133 instead and the unit restarts it.
+  while (true) {
+    bool reboot = false;
+    int code = run_once(p, reboot);
+    if (!reboot || !p.boot.reboot_in_process) return code;
+  }
+}
+
+namespace {
+
+// One life of the container, from clone to the last clean-up.
+int run_once(const plan::LaunchPlan& p, bool& reboot) {
+  Failure f;
 
   std::vector<UniqueFd> join_fds;
   if (!open_joins(p, join_fds, f)) return report(f), kFailed;
@@ -631,8 +682,11 @@ int launch(const plan::LaunchPlan& p) {
   // Everything the container has queued on its notify socket, passed on.
   auto read_guest = [&] {
     if (!guest) return;
-    while (auto msg = read_guest_message(guest.get(), container_mnt)) {
+    while (auto msg = read_guest_message(guest.get(), container_mnt, p.boot.enabled ? pid : 0)) {
       std::string forward = systemd::filter_guest_message(*msg, p.name, guest_state);
+      // (Boot mode always listens, for EXIT_STATUS=; it passes READY=1 on
+      // only when told to.)
+      if (np.mode != plan::NotifyPlan::Mode::container) continue;
       // The container's own STATUS, if it sent one with READY=1, says more than ours.
       if (forward.find("READY=1") != std::string::npos && forward.find("STATUS=") == std::string::npos) {
         forward += "STATUS=Container " + p.name + " ready.\n";
@@ -652,7 +706,7 @@ int launch(const plan::LaunchPlan& p) {
   auto take = [&](const Message& m, int fd) {
     switch (m.step) {
       case Step::terminal:
-        if (!child_done) tty = std::make_unique<TerminalRelay>(UniqueFd(fd));
+        if (!child_done) tty = std::make_unique<TerminalRelay>(UniqueFd(fd), p.interactive, p.boot.enabled);
         else close(fd);
         return;
       case Step::notify_socket:
@@ -697,8 +751,16 @@ int launch(const plan::LaunchPlan& p) {
     if (all[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       Message m;
       int fd = -1;
-      if (recv_message(sock.get(), m, &fd)) take(m, fd);
-      else sock.reset();  // the child is gone; its pidfd says how
+      if (recv_message(sock.get(), m, &fd)) {
+        take(m, fd);
+      } else {
+        sock.reset();  // the child is gone (its pidfd says how), or, in boot mode, its execve closed the socket
+        if (p.boot.enabled && !failure && !running) {
+          Message started;
+          started.step = Step::payload_running;
+          take(started, -1);
+        }
+      }
     }
     if (all[2].revents & POLLIN) {
       struct signalfd_siginfo si;
@@ -709,7 +771,8 @@ int launch(const plan::LaunchPlan& p) {
           if (tty) tty->resize();
           continue;
         }
-        if (sig == SIGTERM || sig == SIGINT) {
+        // (SIGHUP to systemd means "reload": in boot mode ctrun's SIGHUP stops too.)
+        if (sig == SIGTERM || sig == SIGINT || (sig == SIGHUP && p.boot.enabled)) {
           if (stopping) {
             child.signal(SIGKILL);  // asked twice: no more waiting
             continue;
@@ -773,6 +836,16 @@ int launch(const plan::LaunchPlan& p) {
     report(failure_of(*failure));
     return failure->status;
   }
+  if (p.boot.enabled && running) {
+    int code = boot_exit_code(child_status, guest_state, reboot);
+    if (code == 128 + SIGKILL && oom_kills > 0) {
+      std::fprintf(stderr, "ctrun: %s: killed by the OOM killer (%s)\n", p.name.c_str(),
+                   p.cgroups.oom_hint.empty() ? "memory limit" : p.cgroups.oom_hint.c_str());
+    }
+    // A reboot asked for by ctrun's stop is a stop.
+    if (reboot && stopping) reboot = false;
+    return code;
+  }
   if (status) {
     int code = exit_code(*status);
     if (code == 128 + SIGKILL && oom_kills > 0) {
@@ -790,5 +863,7 @@ int launch(const plan::LaunchPlan& p) {
   // PID 1 ended without a word: killed (stop.timeout) or the payload with it.
   return exit_code(child_status);
 }
+
+}  // namespace
 
 }  // namespace ctrun::launch

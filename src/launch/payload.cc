@@ -79,7 +79,8 @@ void become_payload(const plan::ExecPlan& e, const Identity& id, bool userns, in
 
   // A session of its own: the payload can never reach the caller's terminal
   // as its controlling tty (TIOCSTI injection, CVE-2017-5226).
-  if (setsid() < 0) fail({"start a session", errno, {}, {}}, 125);
+  // (Boot mode's PID 1 is the container's first process, a session leader already.)
+  if (setsid() < 0 && getsid(0) != getpid()) fail({"start a session", errno, {}, {}}, 125);
   if (tty >= 0) {
     if (ioctl(tty, TIOCSCTTY, 0) < 0) fail({"make the pty the controlling terminal", errno, "process.terminal", {}}, 125);
     for (int fd = 0; fd < 3; ++fd) dup2(tty, fd);

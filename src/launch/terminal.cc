@@ -28,9 +28,12 @@ bool write_all(int fd, const char* p, size_t n) {
 
 }  // namespace
 
-TerminalRelay::TerminalRelay(UniqueFd master) : master_(std::move(master)) {
+TerminalRelay::TerminalRelay(UniqueFd master, bool interactive, bool hold_slave) : master_(std::move(master)) {
   fcntl(master_.get(), F_SETFL, fcntl(master_.get(), F_GETFL) | O_NONBLOCK);
-  if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_) == 0) {
+  // The peer by the master itself, never by a path in the container's devpts.
+  if (hold_slave) slave_.reset(ioctl(master_.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  stdin_open_ = interactive;
+  if (interactive && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_) == 0) {
     struct termios raw = saved_;
     cfmakeraw(&raw);
     raw_ = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;

@@ -12,7 +12,12 @@ namespace ctrun::launch {
 
 class TerminalRelay {
  public:
-  explicit TerminalRelay(UniqueFd master);
+  // interactive: the caller's stdin feeds the terminal (raw mode when it is
+  // a tty); otherwise ctrun only copies what the container writes.
+  // hold_slave: ctrun keeps a slave fd of its own (boot mode's console), so
+  // that the master never reads EIO when the container's last opener closes
+  // it or vhangup()s it (agetty does, getty after getty).
+  TerminalRelay(UniqueFd master, bool interactive, bool hold_slave = false);
   ~TerminalRelay();
   TerminalRelay(const TerminalRelay&) = delete;
   TerminalRelay& operator=(const TerminalRelay&) = delete;
@@ -28,6 +33,7 @@ class TerminalRelay {
 
  private:
   UniqueFd master_;
+  UniqueFd slave_;
   bool raw_ = false;
   bool stdin_open_ = true;
   struct termios saved_ {};

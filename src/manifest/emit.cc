@@ -112,6 +112,13 @@ std::string emit_yaml(const Manifest& m) {
   e << YAML::EndMap << YAML::EndMap;
 
   e << YAML::Key << "boot" << YAML::Value << m.boot;
+  if (m.boot) {
+    e << YAML::Key << "init" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "cgroup" << YAML::Value << word("init.cgroup", m.init.cgroup);
+    if (!m.init.machine_id.empty()) e << YAML::Key << "machine_id" << YAML::Value << m.init.machine_id;
+    e << YAML::Key << "link_journal" << YAML::Value << word("init.link_journal", m.init.link_journal);
+    e << YAML::EndMap;
+  }
 
   const auto& n = m.namespaces;
   e << YAML::Key << "namespaces" << YAML::Value << YAML::BeginMap;

@@ -23,6 +23,8 @@ enum class MacvlanMode { private_, vepa, bridge, passthru };
 enum class IpvlanMode { l2, l3, l3s };
 enum class Register { auto_, scope, keep_unit, none };
 enum class Notify { auto_, exec, container, none };
+enum class InitCgroup { auto_, unified, hybrid, legacy };
+enum class LinkJournal { no, auto_, host, guest, try_host, try_guest };
 enum class Terminal { auto_, yes, no };
 
 struct NamespaceMode {
@@ -108,6 +110,13 @@ struct Manifest {
   } process;
 
   bool boot = false;
+
+  struct Init {
+    InitCgroup cgroup = InitCgroup::auto_;
+    std::string machine_id;  // as written: 32 hex digits or a UUID
+    LinkJournal link_journal = LinkJournal::auto_;
+    friend bool operator==(const Init&, const Init&) = default;
+  } init;
 
   struct Namespaces {
     NamespaceMode pid, uts, ipc, net, cgroup;

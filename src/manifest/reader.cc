@@ -881,6 +881,9 @@ void build(Reader& r, const std::string& file, Manifest& m) {
   set(m.process.rlimits, r.rlimits("process.rlimits"));
 
   set(m.boot, r.boolean("boot"));
+  if (auto v = r.choice("init.cgroup")) m.init.cgroup = static_cast<InitCgroup>(*v);
+  set(m.init.machine_id, r.string("init.machine_id", Kind::string));
+  if (auto v = r.choice("init.link_journal")) m.init.link_journal = static_cast<LinkJournal>(*v);
 
   set(m.namespaces.pid, r.namespace_mode("namespaces.pid"));
   set(m.namespaces.uts, r.namespace_mode("namespaces.uts"));

@@ -40,6 +40,14 @@ constexpr KeyInfo kKeys[] = {
 
     {"boot", K::boolean, "false", "run an init system as PID 1 (/sbin/init unless process.args is given)"},
 
+    {"init", K::section, "", "the init system's container (with boot: true only)"},
+    {"init.cgroup", K::enumeration, "auto", "auto, unified, hybrid or legacy: the cgroup file systems PID 1 gets",
+     "auto|unified|hybrid|legacy"},
+    {"init.machine_id", K::string, "", "the container's UUID unless the rootfs has an /etc/machine-id (32 hex digits "
+     "or a UUID; random when neither)"},
+    {"init.link_journal", K::enumeration, "auto", "no, auto, host, guest, try-host or try-guest: journal sharing "
+     "with the host", "no|auto|host|guest|try-host|try-guest"},
+
     {"namespaces", K::section, "", "true: new; false: share the host's; a path: join it"},
     {"namespaces.pid", K::namespace_mode, "true", "PID namespace"},
     {"namespaces.uts", K::namespace_mode, "true", "host name namespace"},

@@ -16,6 +16,8 @@
 
 #include <utility>
 
+#include "base/uuid.h"
+
 namespace ctrun::mount {
 namespace {
 
@@ -83,7 +85,7 @@ class Builder {
   bool make_content_fs() {
     size_t bytes = 0;
     for (const auto& s : p_.mounts) {
-      if (s.kind == MountStep::Kind::content) bytes += s.data.size() + 4096;
+      if (s.kind == MountStep::Kind::content || s.kind == MountStep::Kind::random_id) bytes += s.data.size() + 4096;
     }
     if (bytes == 0) return true;
     int mnt = k_.new_fs("tmpfs", "mode=700,size=" + std::to_string(bytes + 4096), kNoSuidDevExec);
@@ -199,6 +201,20 @@ class Builder {
       case MountStep::Kind::bind_rw: return rebind(s);
       case MountStep::Kind::device: return device(s);
       case MountStep::Kind::content: return content(s);
+      case MountStep::Kind::seal: {
+        Fds fds{k_};
+        int target = fds.keep(k_.resolve(root_, s.target, Want::existing));
+        if (target < 0) return fail("make " + s.target + " read-only", target, s.key);
+        if (int rc = k_.set_attrs(target, MOUNT_ATTR_RDONLY | kNoSuidDevExec, false); rc < 0) {
+          return fail("make " + s.target + " read-only", rc, s.key);
+        }
+        return true;
+      }
+      case MountStep::Kind::random_id: {
+        MountStep fresh = s;
+        fresh.data = format_uuid(random_id128()) + "\n";
+        return content(fresh);
+      }
     }
     return true;
   }

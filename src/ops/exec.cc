@@ -418,7 +418,7 @@ int exec(const std::string& dir, const ExecRequest& r, const PlanLoader& load) {
   slave.reset();
   UniqueFd pidfd(child_pidfd);
   std::unique_ptr<launch::TerminalRelay> tty;
-  if (master) tty = std::make_unique<launch::TerminalRelay>(std::move(master));
+  if (master) tty = std::make_unique<launch::TerminalRelay>(std::move(master), true);
 
   bool master_open = true, done = false;
   while (!done) {

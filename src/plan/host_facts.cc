@@ -1,8 +1,16 @@
 // The host facts the plan depends on, read once at start-up, and the part
 // of planning that reads files.
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <climits>
 #include <cstdlib>
@@ -39,6 +47,8 @@ HostFacts read_host_facts() {
     const char* wp = std::getenv("WATCHDOG_PID");
     if (!wp || std::strtoll(wp, nullptr, 10) == getpid()) h.watchdog_usec = std::strtoull(w, nullptr, 10);
   }
+  h.under_unit = std::getenv("INVOCATION_ID") != nullptr;
+  h.random_id = random_id128();
   h.system_bus = h.cgroups.systemd_pid1 && access("/run/dbus/system_bus_socket", F_OK) == 0;
   // Started by systemd as a service (ExecStart=ctrun ...): the unit, when
   // ctrun is the only process in its cgroup (a shell wrapping ctrun, or a
@@ -58,6 +68,133 @@ HostFacts read_host_facts() {
     }
   }
   return h;
+}
+
+namespace {
+
+// path below root, never leaving it (symlinks resolve inside, as they will
+// for the container); -1 with errno.
+int open_in_root(int root, const std::string& path, int flags) {
+  struct open_how how {};
+  how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  const char* rel = path.c_str();
+  while (*rel == '/') ++rel;
+  return static_cast<int>(syscall(SYS_openat2, root, *rel ? rel : ".", &how, sizeof how));
+}
+
+std::string read_in_root(int root, const std::string& path) {
+  int fd = open_in_root(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) return {};
+  struct stat st;
+  std::string out;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < 65536) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+// N of libsystemd-shared-N.so (or -N.M) in a directory of the guest.
+int shared_library_version(int root, const std::string& dir) {
+  int fd = open_in_root(root, dir, O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return 0;
+  DIR* d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return 0;
+  }
+  int best = 0;
+  while (struct dirent* e = readdir(d)) {
+    const char* prefix = "libsystemd-shared-";
+    if (std::strncmp(e->d_name, prefix, std::strlen(prefix)) != 0) continue;
+    best = std::max(best, std::atoi(e->d_name + std::strlen(prefix)));
+  }
+  closedir(d);
+  return best;
+}
+
+}  // namespace
+
+void read_guest_facts(const manifest::Manifest& m, HostFacts& host) {
+  GuestFacts& g = host.guest;
+  std::string root_path = m.rootfs.host ? "/" : m.rootfs.path;
+  int root = open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) {
+    // The launch names the missing rootfs with its key; nothing to add here.
+    return;
+  }
+  // The init: process.args[0] or /sbin/init; a bare name is searched in PATH.
+  std::string init = m.process.args.empty() ? "/sbin/init" : m.process.args.front();
+  std::vector<std::string> candidates;
+  if (init.find('/') != std::string::npos) {
+    candidates.push_back(init);
+  } else {
+    std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (const auto& [k, v] : m.process.env) {
+      if (k == "PATH") path = v;
+    }
+    std::istringstream dirs(path);
+    for (std::string d; std::getline(dirs, d, ':');) {
+      if (!d.empty()) candidates.push_back(d + "/" + init);
+    }
+  }
+  g.init_status = 127;
+  g.init_problem = init + " does not exist in " + root_path;
+  for (const auto& c : candidates) {
+    int fd = open_in_root(root, c, O_PATH);
+    if (fd < 0) {
+      if (errno != ENOENT && errno != ENOTDIR) {
+        g.init_problem = init + " cannot be opened in " + root_path + ": " + std::strerror(errno);
+      }
+      continue;
+    }
+    struct stat st;
+    bool ok = fstat(fd, &st) == 0;
+    close(fd);
+    if (ok && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
+      g.init_problem.clear();
+      g.init_status = 0;
+      break;
+    }
+    g.init_status = 126;
+    g.init_problem = init + " in " + root_path + " is not an executable file";
+  }
+  // The guest's systemd, for init.cgroup: auto. Debian keeps it in the
+  // multiarch directory.
+  for (std::string dir : {"/usr/lib/systemd", "/lib/systemd", "/usr/lib64/systemd"}) {
+    g.systemd_version = std::max(g.systemd_version, shared_library_version(root, dir));
+  }
+  if (int lib = open_in_root(root, "/usr/lib", O_RDONLY | O_DIRECTORY); lib >= 0) {
+    if (DIR* d = fdopendir(lib)) {
+      while (struct dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n.find("-linux-") != std::string::npos) {
+          g.systemd_version = std::max(g.systemd_version, shared_library_version(root, "/usr/lib/" + n + "/systemd"));
+        }
+      }
+      closedir(d);
+    } else {
+      close(lib);
+    }
+  }
+  std::string id = read_in_root(root, "/etc/machine-id");
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  g.machine_id = parse_id128(id);
+  close(root);
+  // The host's identity, for $container_host_*.
+  std::string os = cgroup::read_text("/etc/os-release");
+  if (os.empty()) os = cgroup::read_text("/usr/lib/os-release");
+  std::istringstream lines(os);
+  for (std::string l; std::getline(lines, l);) {
+    auto eq = l.find('=');
+    if (eq == std::string::npos) continue;
+    std::string k = l.substr(0, eq), v = l.substr(eq + 1);
+    if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) v = v.substr(1, v.size() - 2);
+    if (k == "ID" || k == "VERSION_ID" || k == "BUILD_ID" || k == "VARIANT_ID") g.host_os.emplace_back(k, v);
+  }
 }
 
 bool prepare(LaunchPlan& p, const HostFacts& host, Diagnostics& diags, bool use_cache) {

@@ -6,6 +6,7 @@
 #include <linux/if_link.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
 
@@ -30,7 +31,9 @@ void refuse_unsupported(const Manifest& m, const SourceMap& locs, Diagnostics& d
   auto refuse = [&](const std::string& key, const std::string& what) {
     diags.error(locs.at(key), key, "not supported yet: this version of ctrun " + what);
   };
-  if (m.boot) refuse("boot", "runs no init system (boot mode)");
+  if (m.boot && m.namespaces.user.mode == NamespaceMode::Mode::create) {
+    refuse("namespaces.user", "boots no init system in a user namespace");
+  }
   if (m.namespaces.user.mode == NamespaceMode::Mode::join) refuse("namespaces.user", "joins no user namespaces");
   using manifest::Register;
   if (!m.systemd.properties.empty() && m.systemd.register_ != Register::scope &&
@@ -208,7 +211,7 @@ void add_dev(const LaunchPlan& lp, std::vector<MountStep>& out) {
 // Masked and read-only paths (design.md section 5): what moby and nspawn hide
 // from containers, because it is not namespaced and can hurt the host.
 void add_protection(const LaunchPlan& lp, std::vector<MountStep>& out) {
-  for (const char* path : {"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
+  for (const char* path : {"/proc/kcore", "/proc/keys", "/proc/kmsg", "/proc/timer_list", "/proc/sched_debug",
                            "/proc/latency_stats", "/proc/timer_stats", "/proc/kallsyms", "/proc/interrupts",
                            "/proc/sysrq-trigger", "/proc/acpi", "/proc/asound", "/proc/scsi", "/proc/apm",
                            "/sys/firmware", "/sys/devices/virtual/powercap"}) {
@@ -313,6 +316,162 @@ std::vector<std::string> build_env(const Manifest& m, const HostFacts& host, boo
   return out;
 }
 
+// PID 1's environment in boot mode, exactly (systemd's container
+// interface): nothing of ctrun's own, TERM only with an interactive console.
+std::vector<std::string> boot_env(const Manifest& m, const HostFacts& host, const LaunchPlan& p, std::string& path_var) {
+  std::vector<std::pair<std::string, std::string>> env = {
+      {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+      {"container", "ctrun"},
+      {"HOME", "/root"},
+      {"USER", "root"},
+      {"LOGNAME", "root"},
+  };
+  if (p.interactive) env.emplace_back("TERM", host.term.empty() ? "xterm" : host.term);
+  env.emplace_back("container_uuid", p.container_uuid);
+  if (p.notify.guest_socket) env.emplace_back("NOTIFY_SOCKET", NotifyPlan::kGuestSocket);
+  for (const auto& [k, v] : host.guest.host_os) {
+    std::string name = "container_host_" + k;
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    env.emplace_back(name, v);
+  }
+  for (const auto& [k, v] : m.process.env) {
+    auto same = std::find_if(env.begin(), env.end(), [&](const auto& e) { return e.first == k; });
+    if (same != env.end()) same->second = v;
+    else env.emplace_back(k, v);
+  }
+  std::vector<std::string> out;
+  for (const auto& [k, v] : env) {
+    if (k == "PATH") path_var = v;
+    out.push_back(k + "=" + v);
+  }
+  return out;
+}
+
+// init.cgroup, resolved against the host and the guest's systemd: what
+// /sys/fs/cgroup will be for PID 1. An impossible combination is an error.
+void resolve_boot_cgroup(const Manifest& m, const SourceMap& locs, const HostFacts& host, BootPlan& b,
+                         Diagnostics& diags) {
+  using cgroup::Host;
+  using manifest::InitCgroup;
+  using C = BootPlan::Cgroup;
+  const Host& h = host.cgroups;
+  int v = host.guest.systemd_version;
+  std::string guest = v ? "systemd " + std::to_string(v) : "no systemd";
+  auto error = [&](const std::string& why) {
+    diags.error(locs.at(locs.has("init.cgroup") ? "init.cgroup" : "boot"), "init.cgroup", why);
+  };
+  bool has_systemd_v1 = h.v1.count("name=systemd") != 0;
+  switch (m.init.cgroup) {
+    case InitCgroup::auto_:
+      if (h.mode == Host::Mode::unified) {
+        b.cgroup = C::unified;
+        b.cgroup_why = "the host runs cgroup v2";
+      } else if (h.mode == Host::Mode::hybrid) {
+        b.cgroup = v == 0 || v >= 256 ? C::unified : v >= 233 ? C::hybrid : C::legacy;
+        b.cgroup_why = "hybrid host, guest has " + guest;
+      } else if (h.mode == Host::Mode::legacy) {
+        b.cgroup = C::legacy;
+        b.cgroup_why = "legacy host";
+        if (v >= 256) error("the host runs cgroup v1 only, and the guest's systemd " + std::to_string(v) + " needs cgroup v2");
+      } else {
+        error("this host has no cgroup file system mounted");
+      }
+      break;
+    case InitCgroup::unified:
+      b.cgroup = C::unified;
+      if (h.unified.empty()) error("unified needs a cgroup2 hierarchy, which this host does not have");
+      break;
+    case InitCgroup::hybrid:
+      b.cgroup = C::hybrid;
+      if (h.mode != Host::Mode::hybrid) {
+        error("hybrid needs a host with both cgroup v1 controllers and cgroup2; this host runs " +
+              std::string(cgroup::mode_name(h.mode)));
+      }
+      break;
+    case InitCgroup::legacy:
+      b.cgroup = C::legacy;
+      if (h.mode != Host::Mode::hybrid && h.mode != Host::Mode::legacy) {
+        error("legacy needs cgroup v1 controllers, which this host does not have");
+      }
+      break;
+  }
+  if ((b.cgroup == C::hybrid || b.cgroup == C::legacy) && !has_systemd_v1 && h.mode != Host::Mode::unified) {
+    error(std::string(b.cgroup == C::hybrid ? "hybrid" : "legacy") +
+          " needs the host's name=systemd hierarchy, which is not mounted");
+  }
+}
+
+// /sys/fs/cgroup for PID 1. Unified: the container's cgroup2 subtree,
+// writable (its cgroup namespace is rooted at payload/, below the limits).
+// Hybrid and legacy, as nspawn: a read-only tmpfs holding every v1
+// hierarchy read-only but name=systemd (and, hybrid, cgroup2 at unified),
+// which systemd writes.
+void add_boot_cgroupfs(const HostFacts& host, const BootPlan& b, std::vector<MountStep>& out) {
+  if (b.cgroup == BootPlan::Cgroup::unified) {
+    out.push_back(fs("cgroup2", "/sys/fs/cgroup", "", kNoSuidDevExec));
+    return;
+  }
+  out.push_back(fs("tmpfs", "/sys/fs/cgroup", "mode=755,size=64k", kNoSuidDevExec));
+  std::map<std::string, std::vector<std::string>> by_point;  // mount point -> its controllers
+  for (const auto& [name, point] : host.cgroups.v1) by_point[point].push_back(name);
+  for (const auto& [point, names] : by_point) {
+    std::string dir = point.substr(point.find_last_of('/') + 1);
+    bool named = names.size() == 1 && names[0].rfind("name=", 0) == 0;
+    MountStep d = step(MountStep::Kind::mkdir, "/sys/fs/cgroup/" + dir);
+    d.mode = 0755;
+    out.push_back(d);
+    std::string data = named ? "none," + names[0] : join(names, ",");
+    uint64_t attrs = kNoSuidDevExec | (names[0] == "name=systemd" ? 0 : MOUNT_ATTR_RDONLY);
+    out.push_back(fs("cgroup", "/sys/fs/cgroup/" + dir, data, attrs));
+    // cpu -> cpu,cpuacct where controllers share a hierarchy
+    if (names.size() > 1) {
+      for (const auto& n : names) {
+        if (n == dir) continue;
+        MountStep l = step(MountStep::Kind::symlink, "/sys/fs/cgroup/" + n);
+        l.source = dir;
+        out.push_back(l);
+      }
+    }
+  }
+  if (b.cgroup == BootPlan::Cgroup::hybrid) {
+    MountStep d = step(MountStep::Kind::mkdir, "/sys/fs/cgroup/unified");
+    d.mode = 0755;
+    out.push_back(d);
+    out.push_back(fs("cgroup2", "/sys/fs/cgroup/unified", "", kNoSuidDevExec));
+  }
+  out.push_back(step(MountStep::Kind::seal, "/sys/fs/cgroup"));
+}
+
+// /run/host (systemd's container interface, both modes): who runs the
+// container, its UUID, the host's os-release; the notify socket joins it
+// later, then the child makes it read-only. App containers also get
+// /run/systemd/container, which a booted systemd writes itself.
+void add_run_host(const HostFacts& host, const LaunchPlan& p, std::vector<MountStep>& out) {
+  MountStep dir = step(MountStep::Kind::mkdir, "/run/host");
+  dir.mode = 0755;
+  out.push_back(dir);
+  auto file = [&](const char* path, std::string content) {
+    MountStep s = step(MountStep::Kind::file, path);
+    s.data = std::move(content);
+    s.mode = 0444;
+    out.push_back(s);
+  };
+  file("/run/host/container-manager", "ctrun\n");
+  file("/run/host/container-uuid", p.container_uuid + "\n");
+  if (!host.os_release.empty()) {
+    MountStep os = step(MountStep::Kind::bind, "/run/host/os-release");
+    os.source = host.os_release;
+    os.attrs = MOUNT_ATTR_RDONLY | kNoSuidDevExec;
+    out.push_back(os);
+  }
+  if (!p.boot.enabled) {
+    MountStep sd = step(MountStep::Kind::mkdir, "/run/systemd");
+    sd.mode = 0755;
+    out.push_back(sd);
+    file("/run/systemd/container", "ctrun\n");
+  }
+}
+
 }  // namespace
 
 // The container's cgroups: always (the device allowlist, the OOM count and
@@ -330,6 +489,7 @@ void add_cgroups(const Manifest& m, const SourceMap& locs, const HostFacts& host
   c.enabled = true;
   c.slice = m.systemd.slice;
   c.scope = "ctrun-" + m.name + ".scope";
+  c.boot = m.boot;
   c.v2 = host.cgroups.mode == Host::Mode::unified;
   if (c.v2) {
     c.settings = cgroup::v2_settings(m.resources);
@@ -480,19 +640,42 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   if (p.clone_flags & CLONE_NEWUTS) p.hostname = m.hostname;
   p.loopback_up = (p.clone_flags & CLONE_NEWNET) != 0;
   add_network(m, p);
-  // systemd.notify: auto is exec in app mode (boot mode will make it container).
+  // systemd.notify: auto is exec in app mode, container in boot mode.
   using manifest::Notify;
   using NM = NotifyPlan::Mode;
   switch (m.systemd.notify) {
-    case Notify::auto_:
+    case Notify::auto_: p.notify.mode = m.boot ? NM::container : NM::exec; break;
     case Notify::exec: p.notify.mode = NM::exec; break;
     case Notify::container: p.notify.mode = NM::container; break;
     case Notify::none: p.notify.mode = NM::none; break;
   }
   p.notify.upstream = host.notify_socket;
   p.notify.watchdog_usec = p.notify.mode == NM::none ? 0 : host.watchdog_usec;
+  p.notify.guest_socket = p.notify.mode == NM::container || m.boot;
   p.terminal = m.process.terminal == manifest::Terminal::yes ||
                (m.process.terminal == manifest::Terminal::auto_ && host.stdin_is_tty);
+  p.container_uuid = format_uuid(host.random_id);
+  if (m.boot) {
+    // The console is always a pty; it takes the caller's input only from a tty.
+    p.terminal = true;
+    p.interactive = host.stdin_is_tty && m.process.terminal != manifest::Terminal::no;
+    BootPlan& b = p.boot;
+    b.enabled = true;
+    b.reboot_in_process = !host.under_unit;
+    b.init_problem = host.guest.init_problem;
+    b.init_status = host.guest.init_status;
+    if (host.guest.machine_id && !is_null(*host.guest.machine_id)) {
+      p.container_uuid = format_uuid(*host.guest.machine_id);
+      b.uuid_source = "rootfs /etc/machine-id";
+    } else if (auto id = parse_id128(m.init.machine_id); id && !is_null(*id)) {
+      p.container_uuid = format_uuid(*id);
+      b.uuid_source = "init.machine_id";
+    } else {
+      b.uuid_source = "random";
+    }
+    b.uuid = p.container_uuid;
+    resolve_boot_cgroup(m, locs, host, b, diags);
+  }
   add_cgroups(m, locs, host, p, diags);
   p.stop_signal = m.stop.signal;
   p.stop_timeout_us = m.stop.timeout_us;
@@ -528,8 +711,14 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   // On cgroup v2 with a cgroup namespace, /sys/fs/cgroup is the container's
   // own subtree, read-only: it sees its limits and usage, and can change
   // nothing (its limits sit on this very cgroup; see CGROUPS in the man page).
-  if (p.cgroups.enabled && p.cgroups.v2 && (p.clone_flags & CLONE_NEWCGROUP) &&
-      !(p.userns.create && !(p.clone_flags & CLONE_NEWNET))) {
+  if (p.boot.enabled) {
+    add_boot_cgroupfs(host, p.boot, p.mounts);
+    // A fresh boot id per start, as a booted kernel would have.
+    MountStep boot_id = step(MountStep::Kind::random_id, "/proc/sys/kernel/random/boot_id");
+    boot_id.key = "boot";
+    p.mounts.push_back(boot_id);
+  } else if (p.cgroups.enabled && p.cgroups.v2 && (p.clone_flags & CLONE_NEWCGROUP) &&
+             !(p.userns.create && !(p.clone_flags & CLONE_NEWNET))) {
     p.mounts.push_back(fs("cgroup2", "/sys/fs/cgroup", "", kNoSuidDevExec | MOUNT_ATTR_RDONLY));
   }
   add_dev(p, p.mounts);
@@ -543,24 +732,22 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   MountStep run = fs("tmpfs", "/run", "mode=755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
   run.api = true;
   p.mounts.push_back(run);
-  if (p.notify.mode == NotifyPlan::Mode::container) {
-    // The notify socket's directory; the child binds the socket there after
-    // pivot_root, then makes the directory read-only.
-    MountStep host_dir = step(MountStep::Kind::mkdir, "/run/host");
-    host_dir.mode = 0755;
-    host_dir.key = "systemd.notify";
-    p.mounts.push_back(host_dir);
-  }
+  add_run_host(host, p, p.mounts);
   add_user_mounts(m, p.mounts, locs, diags);
   add_network_files(m, p);
   add_protection(p, p.mounts);
 
   ExecPlan& e = p.exec;
   e.argv = m.process.args;
-  e.env = build_env(m, host, p.terminal, e.path_var);
-  if (p.notify.mode == NotifyPlan::Mode::container) {
-    e.env.push_back(std::string("NOTIFY_SOCKET=") + NotifyPlan::kGuestSocket);
-    std::sort(e.env.begin(), e.env.end());
+  if (p.boot.enabled) {
+    if (e.argv.empty()) e.argv = {"/sbin/init"};
+    e.env = boot_env(m, host, p, e.path_var);
+  } else {
+    e.env = build_env(m, host, p.terminal, e.path_var);
+    if (p.notify.guest_socket) {
+      e.env.push_back(std::string("NOTIFY_SOCKET=") + NotifyPlan::kGuestSocket);
+      std::sort(e.env.begin(), e.env.end());
+    }
   }
   e.cwd = m.process.cwd;
   e.user = m.process.user;
@@ -595,6 +782,8 @@ const char* kind_word(MountStep::Kind k) {
     case MountStep::Kind::bind_rw: return "writable";
     case MountStep::Kind::device: return "device";
     case MountStep::Kind::content: return "content";
+    case MountStep::Kind::random_id: return "random-id";
+    case MountStep::Kind::seal: return "seal";
   }
   return "?";
 }
@@ -698,7 +887,16 @@ std::string format_plan(const LaunchPlan& p) {
          ", upstream: " + (p.notify.upstream.empty() ? "none" : p.notify.upstream) +
          (p.notify.watchdog_usec ? ", watchdog_usec: " + std::to_string(p.notify.watchdog_usec) : "") + "}");
   }
-  line(std::string("terminal: ") + (p.terminal ? "true" : "false"));
+  line(std::string("terminal: ") + (p.terminal ? (p.interactive ? "true" : "true, output only") : "false"));
+  line("container_uuid: " + p.container_uuid + (p.boot.enabled ? " (" + p.boot.uuid_source + ")" : ""));
+  if (p.boot.enabled) {
+    static const char* kCg[] = {"unified", "hybrid", "legacy"};
+    line(std::string("boot: {init: ") + (p.exec.argv.empty() ? "" : p.exec.argv[0]) +
+         ", cgroup: " + kCg[static_cast<int>(p.boot.cgroup)] +
+         (p.boot.cgroup_why.empty() ? "" : " (" + p.boot.cgroup_why + ")") +
+         ", reboot: " + (p.boot.reboot_in_process ? "boot again" : "exit 133") +
+         (p.boot.init_problem.empty() ? "" : ", problem: " + p.boot.init_problem) + "}");
+  }
   line("exec:");
   std::vector<std::string> args;
   for (const auto& a : p.exec.argv) args.push_back(quoted(a));

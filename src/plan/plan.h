@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/diagnostic.h"
+#include "base/uuid.h"
 #include "caps/sets.h"
 #include "cgroup/driver.h"
 #include "cgroup/host.h"
@@ -20,6 +21,20 @@
 #include "systemd/scope.h"
 
 namespace ctrun::plan {
+
+// What boot mode needs to know about the rootfs and the host's identity,
+// read (read_guest_facts) only for boot: true.
+struct GuestFacts {
+  // The init's path inside the rootfs did not resolve to an executable file:
+  // what went wrong, and the status (127 missing, 126 not executable).
+  std::string init_problem;
+  int init_status = 0;
+  int systemd_version = 0;          // from libsystemd-shared-N.so; 0: no systemd found
+  std::optional<Id128> machine_id;  // the rootfs's /etc/machine-id, when it holds one
+  // ID, VERSION_ID, BUILD_ID, VARIANT_ID of the host's os-release, for
+  // $container_host_id and friends.
+  std::vector<std::pair<std::string, std::string>> host_os;
+};
 
 // What the launcher needs to know about the machine, read once
 // (host_facts.cc) and passed in, so that tests can fake it.
@@ -40,9 +55,18 @@ struct HostFacts {
   bool system_bus = false;  // systemd is PID 1 and its bus socket exists
   std::string notify_socket;   // $NOTIFY_SOCKET: ctrun runs as a Type=notify service
   uint64_t watchdog_usec = 0;  // $WATCHDOG_USEC, when it is meant for ctrun
+  bool under_unit = false;     // $INVOCATION_ID: a systemd unit started ctrun
+  // The container's UUID when nothing else gives one (app mode always;
+  // boot mode without a machine id): random, drawn here.
+  Id128 random_id{};
+  GuestFacts guest;            // boot mode only
 };
 
 HostFacts read_host_facts();
+// Fills host.guest for a boot-mode manifest: resolves the init inside the
+// rootfs (RESOLVE_IN_ROOT), finds the guest's systemd version, reads its
+// machine id and the host's os-release.
+void read_guest_facts(const manifest::Manifest& m, HostFacts& host);
 
 // A namespace the container joins instead of creating.
 struct NamespaceJoin {
@@ -77,6 +101,8 @@ struct MountStep {
     bind_rw,  // bind target onto itself writable (the hole in a read-only parent)
     device,   // the host's device node `source` made at target (bound in a user namespace)
     content,  // a read-only file holding `data` bound over target; the rootfs's own file stays as it was
+    random_id,  // as content, holding a UUID drawn when the step runs (a fresh boot_id per start)
+    seal,       // make the mount an earlier step put at target read-only (after filling it)
   };
   Kind kind = Kind::fs;
   std::string source;
@@ -160,8 +186,27 @@ struct NotifyPlan {
   std::string upstream;        // the manager's socket ($NOTIFY_SOCKET); may be empty
   uint64_t watchdog_usec = 0;  // WATCHDOG=1 every half of this
   // container: the container's socket, made by the child after pivot_root;
-  // the payload finds it in $NOTIFY_SOCKET.
+  // the payload finds it in $NOTIFY_SOCKET. Boot mode always has it (PID 1
+  // tells its exit status there), whatever is passed on.
+  bool guest_socket = false;
   static constexpr const char* kGuestSocket = "/run/host/notify";
+};
+
+// boot: true. The init system is PID 1 itself (no stub init), with the
+// files and file systems systemd's container interface asks for.
+struct BootPlan {
+  bool enabled = false;
+  enum class Cgroup { unified, hybrid, legacy };
+  Cgroup cgroup = Cgroup::unified;
+  std::string cgroup_why;   // how auto decided, for the plan printout
+  std::string uuid;         // 8-4-4-4-12: $container_uuid, /run/host/container-uuid
+  std::string uuid_source;  // rootfs, init.machine_id or random
+  std::string init_problem; // the init cannot be run: ctrun exits init_status before creating anything
+  int init_status = 0;
+  // A reboot of the guest boots it again in this ctrun; under a systemd
+  // unit ctrun exits 133 instead and the unit restarts it
+  // (RestartForceExitStatus=133).
+  bool reboot_in_process = true;
 };
 
 struct LaunchPlan {
@@ -188,6 +233,11 @@ struct LaunchPlan {
   NetworkPlan network;
   NotifyPlan notify;
   bool terminal = false;
+  // With a terminal: whether the caller's stdin feeds it (a tty). Boot mode
+  // always has a console; without a tty ctrun only copies its output.
+  bool interactive = true;
+  BootPlan boot;
+  std::string container_uuid;  // /run/host/container-uuid (random per start in app mode)
   ExecPlan exec;
   int stop_signal = 15;
   uint64_t stop_timeout_us = 10'000'000;

@@ -2,10 +2,13 @@
 
 #include <sys/socket.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <set>
 
 #include "base/text.h"
+#include "base/uuid.h"
 #include "caps/names.h"
 
 namespace ctrun::validate {
@@ -67,6 +70,64 @@ void boot_namespaces(const Manifest& m, const SourceMap& locs, Diagnostics& d) {
       {"namespaces.cgroup", &m.namespaces.cgroup}};
   for (auto [key, ns] : needed) {
     if (ns->mode != Mode::create) err(d, locs, key, "must be true with boot: an init system needs its own namespace");
+  }
+}
+
+// init.*: boot mode's keys; the machine id must be a usable id.
+void init_keys(const Manifest& m, const SourceMap& locs, Diagnostics& d) {
+  if (!m.boot) {
+    for (const char* k : {"init.cgroup", "init.machine_id", "init.link_journal"}) {
+      if (locs.has(k)) err(d, locs, k, "is for boot mode only (boot: true)");
+    }
+    return;
+  }
+  if (!locs.has("init.machine_id")) return;
+  auto id = parse_id128(m.init.machine_id);
+  if (!id) {
+    err(d, locs, "init.machine_id", quoted(m.init.machine_id) + " is not 32 hex digits or a UUID");
+  } else if (is_null(*id)) {
+    err(d, locs, "init.machine_id", "the all-zero id is not a machine id");
+  }
+}
+
+// What an init system needs from its container. ctrun tells a reboot from a
+// power-off by the signal the kernel ends PID 1 with after reboot(2), which
+// PID 1 may call only with CAP_SYS_BOOT: without it systemd simply exits
+// and every reboot would look like a power-off. The rest only warns.
+void boot_needs(const Manifest& m, const SourceMap& locs, Diagnostics& d) {
+  if (!m.boot) return;
+  const auto& drop = m.capabilities.drop;
+  for (size_t i = 0; i < drop.size(); ++i) {
+    std::string key = "capabilities.drop[" + std::to_string(i) + "]";
+    std::string name = caps::capability_name(drop[i]);
+    if (name == "CAP_SYS_BOOT") {
+      err(d, locs, key, "CAP_SYS_BOOT cannot be dropped with boot: the init system's reboot and power-off "
+                        "reach ctrun through reboot(2), which needs it");
+    } else if (name == "CAP_SYS_ADMIN" || name == "CAP_MKNOD") {
+      d.warning(locs.at(key), key, name + " dropped: systemd's units that mount file systems or create device "
+                                          "nodes will fail in the container");
+    }
+  }
+  if (m.process.no_new_privileges) {
+    const char* at = locs.has("process.no_new_privileges") ? "process.no_new_privileges" : "boot";
+    d.warning(locs.at(at), "process.no_new_privileges",
+              "is true: setuid programs (su, sudo, ping) and file capabilities do not work in the booted "
+              "system; set it to false for a full system");
+  }
+  if (locs.has("stop.signal") && m.stop.signal == SIGTERM) {
+    d.warning(locs.at("stop.signal"), "stop.signal",
+              "SIGTERM makes systemd re-execute itself instead of stopping; its halt signal is SIGRTMIN+3");
+  }
+  for (size_t i = 0; i < m.seccomp.deny.size(); ++i) {
+    const auto& name = m.seccomp.deny[i];
+    std::string why;
+    if (name == "mount" || name == "umount2") why = "systemd mounts its file systems and sandboxes services with it";
+    if (name == "unshare" || name == "setns") why = "systemd sandboxes its services with it";
+    if (name == "reboot") why = "systemd's halt, power-off and reboot reach ctrun through it";
+    if (!why.empty()) {
+      std::string key = "seccomp.deny[" + std::to_string(i) + "]";
+      d.warning(locs.at(key), key, name + " denied: " + why);
+    }
   }
 }
 
@@ -283,6 +344,8 @@ constexpr Check kChecks[] = {
     {"process_args", process_args},
     {"process_cwd", process_cwd},
     {"boot_namespaces", boot_namespaces},
+    {"init_keys", init_keys},
+    {"boot_needs", boot_needs},
     {"hostname_needs_uts", hostname_needs_uts},
     {"user_namespace_keys", user_namespace_keys},
     {"id_maps", id_maps},

@@ -10,6 +10,8 @@
 #include "launch/child.h"
 #include "launch/ids.h"
 #include "mount/build.h"
+#include "base/uuid.h"
+#include "cgroup/host.h"
 #include "plan/plan.h"
 #include "reader_helpers.h"
 
@@ -141,8 +143,9 @@ TEST_CASE("plan: keys of later versions are refused at their position") {
   auto p = make_plan(text_of("", "namespaces: {user: /proc/1/ns/user}\n"));
   CHECK_FALSE(p.ok);
   CHECK(p.errors.find("namespaces.user: not supported yet") != std::string::npos);
-  auto boot = make_plan("version: 1\nname: b\nrootfs: {path: /r}\nboot: true\n");
-  CHECK(boot.errors.find("t.yaml:4:1: boot: not supported yet") != std::string::npos);
+  auto boot = make_plan("version: 1\nname: b\nrootfs: {path: /r}\nboot: true\nnamespaces: {user: true}\n");
+  CHECK(boot.errors.find("t.yaml:5:14: namespaces.user: not supported yet: this version of ctrun boots no init system "
+                         "in a user namespace") != std::string::npos);
   auto overlay = make_plan(text_of("", "mounts: [{type: overlay, lower: [/a:b], target: /o}]\n"));
   CHECK(overlay.errors.find("mounts[0]: overlay paths cannot contain ',', ':' or '\\': \"/a:b\"") != std::string::npos);
   CHECK(make_plan(text_of("", "seccomp: {profile: unconfined}\n")).ok);
@@ -371,4 +374,131 @@ TEST_CASE("plan and child: extra devices") {
   CHECK_FALSE(launch::setup_container(p.plan, {}, -1, k, f));
   CHECK(f.key == "devices[0].path");
   CHECK(f.detail == "/dev/fuse is not a device node on the host");
+}
+
+namespace {
+
+const char* kHybridHost =
+    "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
+    "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+    "40 31 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n"
+    "41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n";
+const char* kUnifiedHost = "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+const char* kLegacyHost = "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+                          "40 31 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n";
+
+plan::HostFacts boot_host(const char* mountinfo, int systemd = 252) {
+  plan::HostFacts h;
+  h.cgroups = cgroup::parse_host(mountinfo, "");
+  h.guest.systemd_version = systemd;
+  h.guest.host_os = {{"ID", "debian"}, {"VERSION_ID", "12"}};
+  h.random_id = *parse_id128("aaaaaaaabbbbccccddddeeeeeeeeeeee");
+  return h;
+}
+
+std::string boot_text(const std::string& more = "") {
+  return "version: 1\nname: deb\nrootfs: {path: /m/deb}\nboot: true\nprocess: {no_new_privileges: false}\n" + more;
+}
+
+std::string cgroup_mode(const Planned& p) {
+  static const char* kNames[] = {"unified", "hybrid", "legacy"};
+  return p.ok ? kNames[static_cast<int>(p.plan.boot.cgroup)] : "error: " + p.errors;
+}
+
+}  // namespace
+
+TEST_CASE("boot plan: PID 1 is /sbin/init with exactly the container interface's environment") {
+  auto h = boot_host(kUnifiedHost);
+  auto p = make_plan("version: 1\nname: deb\nrootfs: {path: /m/deb}\nboot: true\n"
+                     "process: {no_new_privileges: false, env: {LANG: C.UTF-8, PATH: /usr/bin:/bin}}\n", h);
+  REQUIRE_MESSAGE(p.ok, p.errors);
+  CHECK(p.plan.exec.argv == std::vector<std::string>{"/sbin/init"});
+  // Random UUID (no machine id anywhere), no TERM without a tty, the
+  // manifest's PATH in place of the default, its other variables last.
+  CHECK(p.plan.exec.env == std::vector<std::string>{
+                               "PATH=/usr/bin:/bin", "container=ctrun", "HOME=/root", "USER=root", "LOGNAME=root",
+                               "container_uuid=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "NOTIFY_SOCKET=/run/host/notify",
+                               "container_host_id=debian", "container_host_version_id=12", "LANG=C.UTF-8"});
+  CHECK(p.plan.exec.path_var == "/usr/bin:/bin");
+  CHECK(p.plan.boot.uuid_source == "random");
+  CHECK(p.plan.terminal);
+  CHECK_FALSE(p.plan.interactive);
+  CHECK(p.plan.notify.mode == plan::NotifyPlan::Mode::container);
+  CHECK(p.plan.notify.guest_socket);
+  CHECK(p.plan.boot.reboot_in_process);
+  h.stdin_is_tty = true;
+  h.term = "vt220";
+  h.under_unit = true;
+  auto tty = make_plan(boot_text(), h);
+  REQUIRE(tty.ok);
+  CHECK(std::count(tty.plan.exec.env.begin(), tty.plan.exec.env.end(), "TERM=vt220") == 1);
+  CHECK(tty.plan.interactive);
+  CHECK_FALSE(tty.plan.boot.reboot_in_process);
+  // systemd.notify: none still listens (for EXIT_STATUS=), passes nothing on
+  auto none = make_plan(boot_text("systemd: {notify: none}\n"), h);
+  CHECK(none.plan.notify.mode == plan::NotifyPlan::Mode::none);
+  CHECK(none.plan.notify.guest_socket);
+}
+
+TEST_CASE("boot plan: the UUID from the rootfs's machine id, else init.machine_id, else random") {
+  auto h = boot_host(kUnifiedHost);
+  auto given = make_plan(boot_text("init: {machine_id: 0123456789ABCDEF0123456789abcdef}\n"), h);
+  CHECK(given.plan.container_uuid == "01234567-89ab-cdef-0123-456789abcdef");
+  CHECK(given.plan.boot.uuid_source == "init.machine_id");
+  h.guest.machine_id = parse_id128("fedcba9876543210fedcba9876543210");
+  auto rootfs = make_plan(boot_text("init: {machine_id: 0123456789ABCDEF0123456789abcdef}\n"), h);
+  CHECK(rootfs.plan.container_uuid == "fedcba98-7654-3210-fedc-ba9876543210");
+  CHECK(rootfs.plan.boot.uuid_source == "rootfs /etc/machine-id");
+  size_t file = target_index(rootfs.plan, "/run/host/container-uuid", plan::MountStep::Kind::file);
+  CHECK(rootfs.plan.mounts[file].data == "fedcba98-7654-3210-fedc-ba9876543210\n");
+  // app mode: random per start, and /run/systemd/container
+  auto app = make_plan(text_of(), h);
+  CHECK(app.plan.container_uuid == "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
+  CHECK(app.plan.mounts[target_index(app.plan, "/run/systemd/container", plan::MountStep::Kind::file)].data == "ctrun\n");
+}
+
+TEST_CASE("boot plan: init.cgroup against the host and the guest's systemd") {
+  CHECK(cgroup_mode(make_plan(boot_text(), boot_host(kUnifiedHost))) == "unified");
+  CHECK(cgroup_mode(make_plan(boot_text(), boot_host(kHybridHost, 252))) == "hybrid");
+  CHECK(cgroup_mode(make_plan(boot_text(), boot_host(kHybridHost, 233))) == "hybrid");
+  CHECK(cgroup_mode(make_plan(boot_text(), boot_host(kHybridHost, 232))) == "legacy");
+  CHECK(cgroup_mode(make_plan(boot_text(), boot_host(kHybridHost, 256))) == "unified");
+  CHECK(cgroup_mode(make_plan(boot_text(), boot_host(kHybridHost, 0))) == "unified");
+  CHECK(cgroup_mode(make_plan(boot_text(), boot_host(kLegacyHost, 252))) == "legacy");
+  CHECK(cgroup_mode(make_plan(boot_text(), boot_host(kLegacyHost, 257))) ==
+        "error: t.yaml:4:1: init.cgroup: the host runs cgroup v1 only, and the guest's systemd 257 needs cgroup v2\n");
+  CHECK(cgroup_mode(make_plan(boot_text("init: {cgroup: unified}\n"), boot_host(kHybridHost))) == "unified");
+  CHECK(cgroup_mode(make_plan(boot_text("init: {cgroup: legacy}\n"), boot_host(kHybridHost))) == "legacy");
+  CHECK(cgroup_mode(make_plan(boot_text("init: {cgroup: hybrid}\n"), boot_host(kUnifiedHost))) ==
+        "error: t.yaml:6:8: init.cgroup: hybrid needs a host with both cgroup v1 controllers and cgroup2; this "
+        "host runs unified\n");
+  CHECK(cgroup_mode(make_plan(boot_text("init: {cgroup: legacy}\n"), boot_host(kUnifiedHost))) ==
+        "error: t.yaml:6:8: init.cgroup: legacy needs cgroup v1 controllers, which this host does not have\n");
+  CHECK(cgroup_mode(make_plan(boot_text("init: {cgroup: unified}\n"), boot_host(kLegacyHost))) ==
+        "error: t.yaml:6:8: init.cgroup: unified needs a cgroup2 hierarchy, which this host does not have\n");
+}
+
+TEST_CASE("boot plan: the hybrid /sys/fs/cgroup, as nspawn builds it") {
+  auto p = make_plan(boot_text(), boot_host(kHybridHost));
+  REQUIRE_MESSAGE(p.ok, p.errors);
+  using K = plan::MountStep::Kind;
+  const auto& m = p.plan.mounts;
+  CHECK(m[target_index(p.plan, "/sys/fs/cgroup", K::fs)].source == "tmpfs");
+  auto cg = [&](const std::string& t) { return m[target_index(p.plan, t, K::fs)]; };
+  CHECK(cg("/sys/fs/cgroup/cpu,cpuacct").data == "cpu,cpuacct");
+  CHECK((cg("/sys/fs/cgroup/cpu,cpuacct").attrs & MOUNT_ATTR_RDONLY) != 0);
+  CHECK((cg("/sys/fs/cgroup/memory").attrs & MOUNT_ATTR_RDONLY) != 0);
+  CHECK(cg("/sys/fs/cgroup/systemd").data == "none,name=systemd");
+  CHECK((cg("/sys/fs/cgroup/systemd").attrs & MOUNT_ATTR_RDONLY) == 0);
+  CHECK(cg("/sys/fs/cgroup/unified").source == "cgroup2");
+  CHECK((cg("/sys/fs/cgroup/unified").attrs & MOUNT_ATTR_RDONLY) == 0);
+  CHECK(m[target_index(p.plan, "/sys/fs/cgroup/cpu", K::symlink)].source == "cpu,cpuacct");
+  CHECK(target_index(p.plan, "/sys/fs/cgroup", K::seal) > target_index(p.plan, "/sys/fs/cgroup/unified", K::fs));
+  CHECK(target_index(p.plan, "/proc/sys/kernel/random/boot_id", K::random_id) <
+        target_index(p.plan, "/proc/sys", K::readonly));
+  CHECK(p.plan.cgroups.boot);
+  auto legacy = make_plan(boot_text("init: {cgroup: legacy}\n"), boot_host(kHybridHost));
+  for (const auto& s : legacy.plan.mounts) CHECK(s.target != "/sys/fs/cgroup/unified");
+  auto unified = make_plan(boot_text(), boot_host(kUnifiedHost));
+  CHECK(unified.plan.mounts[target_index(unified.plan, "/sys/fs/cgroup", K::fs)].attrs == (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
 }

@@ -205,7 +205,7 @@ TEST_CASE("null values and wrong shapes") {
 
 namespace {
 
-const char* const kGoodFiles[] = {"all-keys", "userns", "net-bridge", "net-macvlan", "net-ipvlan", "net-interface"};
+const char* const kGoodFiles[] = {"all-keys", "boot", "userns", "net-bridge", "net-macvlan", "net-ipvlan", "net-interface"};
 
 std::string slurp(const std::string& name) {
   std::ifstream in(std::string(CTRUN_SOURCE_DIR) + "/tests/data/good/" + name + ".yaml");

@@ -65,7 +65,7 @@ TEST_CASE("schema entries are well formed") {
       CHECK(pi->kind == (list ? Kind::object_list : Kind::section));
     }
   }
-  CHECK(child_keys("") == std::vector<std::string>{"version", "name", "hostname", "rootfs", "process", "boot",
+  CHECK(child_keys("") == std::vector<std::string>{"version", "name", "hostname", "rootfs", "process", "boot", "init",
                                                    "namespaces", "user_namespace", "mounts", "devices", "resources",
                                                    "capabilities", "seccomp", "network", "systemd", "stop"});
   CHECK(key_pattern("mounts[12].lower[3]") == "mounts[].lower[]");

@@ -55,6 +55,8 @@ TEST_CASE("process: args unless boot; no cwd under /proc") {
 
 TEST_CASE("boot needs its own pid, uts and cgroup namespaces") {
   CHECK(errors_of("version: 1\nrootfs: {path: /r}\nboot: true\nnamespaces: {pid: false, cgroup: /proc/1/ns/cgroup}\n") ==
+        "t.yaml:3:1: process.no_new_privileges: warning: is true: setuid programs (su, sudo, ping) and file "
+        "capabilities do not work in the booted system; set it to false for a full system\n"
         "t.yaml:4:14: namespaces.pid: must be true with boot: an init system needs its own namespace\n"
         "t.yaml:4:26: namespaces.cgroup: must be true with boot: an init system needs its own namespace\n");
 }

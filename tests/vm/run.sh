@@ -18,6 +18,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 bash "$here/mk-image.sh" "$cache/vm"
 bash "$here/../integration/fetch-profiles.sh" "$cache/seccomp-profiles"
+# The Debian tree that boot.sh boots (no network in the VM to make one).
+bash "$here/../integration/mk-debian.sh" "$cache"
 
 work=$(mktemp -d /tmp/ctrun-vm.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -29,9 +31,9 @@ cp -a "$here/../integration" "$d/integration"
 cp -a "$here/../../manifests" "$d/manifests"  # examples the integration tests run
 cp -a "$here/../../units" "$d/units"          # and the unit files
 cp "$build/tests/bpf_check" "$d/bpf_check"
-cp -a "$cache/seccomp-profiles" "$d/cache/"
+cp -a "$cache/seccomp-profiles" "$cache/debian" "$cache/debian.stamp" "$d/cache/"
 cp "$here/run-in-vm.sh" "$d/run-in-vm.sh"
-truncate -s 256M "$work/data.ext4"
+truncate -s 768M "$work/data.ext4"
 mkfs.ext4 -q -F -L ctrun -d "$d" "$work/data.ext4"
 
 start=$(date +%s)

@@ -1,0 +1,281 @@
+# Boot mode: a debootstrapped Debian 12 (systemd 252) boots under ctrun as
+# PID 1 until `systemctl is-system-running` says running with no failed
+# unit; checked from inside (environment, /run/host, /proc, /sys, /dev,
+# cgroup file systems, mount propagation, identity) and through every row
+# of the exit table (power-off, halt, exit N, reboot in-process and 133,
+# SIGTERM, a missing init). On this host the guest gets hybrid cgroups; in
+# the VM (cgroup v2) unified ones. The tree is cached (mk-debian.sh).
+source "$(dirname "$0")/lib.sh"
+CACHE=${CTRUN_CACHE:-/var/cache/ctrun}
+if ! bash "$(dirname "$0")/mk-debian.sh" "$CACHE"; then
+  echo "FAIL mk-debian: no Debian tree to boot"; echo "0 passed, 1 failed"; exit 1
+fi
+DEB=$CACHE/debian
+PROBE=$TEMPLATE/bin/probe  # static: runs on the host too
+UUID=01234567-89ab-cdef-0123-456789abcdef  # mk-debian.sh's /etc/machine-id
+
+manifest bt <<EOF2
+rootfs: {path: $DEB, ephemeral: true}
+boot: true
+process: {no_new_privileges: false}
+stop: {timeout: 30s}
+EOF2
+M=$WORK/bt.yaml
+
+WRAP=()  # a command ctrun runs under (nsenter into a network namespace)
+# init_pid NAME: the init's host pid, from the state (empty until running).
+state_pid() { awk -v k="\"$2\": {" 'index($0, k) {f = 1} f && /"pid"/ {gsub(/[^0-9]/, ""); print; exit}' "/run/ctrun/$1/state.json" 2>/dev/null; }
+init_pid() { state_pid "$1" init; }
+# start NAME [ARGS]: ctrun in the background (its console to $WORK/NAME.log,
+# its status appended as "rc=N"); PID = the init's host pid once the state
+# says running. CTRUN_PID = ctrun's pid.
+start() {
+  local n=$1
+  shift
+  # (The token goes to PID 1 only: the leak check's clean-up kills PID 1,
+  # and ctrun, left alive, cleans up after it.)
+  ( exec "${WRAP[@]}" "$CTRUN" --set name="$n" --set "process.env.CTIT_TOKEN=$TOKEN" "$M" "$@" \
+      < /dev/null > "$WORK/$n.log" 2>&1 ) &
+  CTRUN_PID=$!
+  PID=
+  for _ in $(seq 300); do
+    # (a SIGKILLed ctrun's state stays until the next run replaces it)
+    [ "$(state_pid "$n" supervisor)" = "$CTRUN_PID" ] && PID=$(init_pid "$n")
+    [ -n "$PID" ] && return 0
+    kill -0 "$CTRUN_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  bad "container $n did not start: $(tail -n 5 "$WORK/$n.log")"
+  return 1
+}
+# inside CMD...: runs CMD in all of the container's namespaces.
+inside() { nsenter -t "$PID" -a "$@"; }
+# up: waits until the guest's systemd has finished booting.
+up() {
+  local s
+  # (systemctl needs systemd's private socket, which comes a moment after start)
+  for _ in $(seq 1200); do
+    [ -d "/proc/$PID" ] && inside test -S /run/systemd/private 2>/dev/null && break
+    sleep 0.05
+  done
+  s=$(timeout 120 nsenter -t "$PID" -a systemctl is-system-running --wait 2>&1)
+  if [ "$s" = running ]; then ok; else bad "is-system-running: $s; failed: $(inside systemctl --failed --no-legend 2>&1)"; fi
+}
+# ended NAME: waits for ctrun to exit; RC = its status.
+ended() {
+  { wait "$CTRUN_PID"; } 2>/dev/null
+  RC=$?
+  ERR=$(cat "$WORK/$1.log")
+}
+
+begin boot-and-ready
+# Type=notify: ctrun passes the guest's READY=1 on once systemd has booted.
+"$PROBE" notify-recv "$WORK/manager.sock" 3 120 > "$WORK/got" &
+listener=$!
+for _ in $(seq 100); do grep -q listening "$WORK/got" 2>/dev/null && break; sleep 0.02; done
+export NOTIFY_SOCKET=$WORK/manager.sock
+start bt
+unset NOTIFY_SOCKET
+up
+wait "$listener"
+OUT=$(grep -v '^listening$' "$WORK/got")
+expect_out_match "^STATUS=Starting container bt.
+STATUS=Container bt started, waiting for its READY=1.
+READY=1.*STATUS="
+check "systemctl --failed is not empty" [ -z "$(inside systemctl --failed --no-legend)" ]
+OUT=$("$CTRUN" list --json)
+expect_out_match '"mode": *"boot",.*"name": *"bt"'
+
+begin pid1-environment
+OUT=$(inside cat /proc/1/environ | tr '\0' '\n' | grep -v '^container_host_')
+expect_out "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+container=ctrun
+HOME=/root
+USER=root
+LOGNAME=root
+container_uuid=$UUID
+NOTIFY_SOCKET=/run/host/notify
+CTIT_TOKEN=$TOKEN"
+# $container_host_id and friends: the host's os-release.
+. /etc/os-release
+OUT=$(inside cat /proc/1/environ | tr '\0' '\n' | grep '^container_host_id=')
+expect_out "container_host_id=$ID"
+OUT=$(inside cat /proc/1/cmdline | tr '\0' ' ')
+expect_out "/sbin/init "
+
+begin run-host
+OUT=$(inside cat /run/host/container-manager /run/host/container-uuid)
+expect_out "ctrun
+$UUID"
+check "/run/host/os-release is not the host's" cmp -s <(inside cat /run/host/os-release) /usr/lib/os-release
+OUT=$(inside sh -c 'echo x > /run/host/x; test -S /run/host/notify && echo socket' 2>&1)
+expect_out_match "Read-only file system"
+expect_out_match "socket"
+OUT=$(inside machinectl 2>/dev/null; inside cat /etc/machine-id)
+expect_out_match "0123456789abcdef0123456789abcdef"
+
+begin proc-sys-dev
+# A boot id of its own, not the host's.
+OUT=$(inside cat /proc/sys/kernel/random/boot_id)
+check "boot_id is the host's" [ "$OUT" != "$(cat /proc/sys/kernel/random/boot_id)" ]
+expect_out_match '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
+OUT=$(inside sh -c 'echo x > /proc/sys/kernel/hostname; echo 1 > /proc/sys/net/ipv4/ip_forward && echo net-ok' 2>&1)
+expect_out_match "Read-only file system"
+expect_out_match "net-ok"
+OUT=$(inside sh -c 'for f in kcore keys kmsg kallsyms sysrq-trigger timer_list; do head -c 1 /proc/$f 2>/dev/null | wc -c; done | tr -d "\n"')
+expect_out "000000"
+OUT=$(inside sh -c 'touch /sys/x; stat -c "%t %T" /dev/console; readlink /dev/ptmx' 2>&1)
+expect_out_match "Read-only file system"
+expect_out_match "88 [0-9a-f]+
+pts/ptmx"  # /dev/console is a pty of the container's devpts (major 136 = 0x88)
+OUT=$(inside findmnt -no OPTIONS /dev/pts)
+expect_out_match "mode=620,ptmxmode=666"
+OUT=$(inside findmnt -no PROPAGATION /)
+expect_out "shared"
+
+begin cgroups
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+  OUT=$(inside findmnt -no FSTYPE,OPTIONS /sys/fs/cgroup)
+  expect_out_match "^cgroup2 rw,"
+  OUT=$(inside cat /proc/1/cgroup)
+  expect_out "0::/init.scope"
+  # The limits' cgroup is out of sight: PID 1's root is payload/.
+  check "payload/ holds the guest's tree" test -d "$(ls -d /sys/fs/cgroup/*.slice/ctrun-bt.scope/payload/init.scope /sys/fs/cgroup/*.slice/*/ctrun-bt.scope/payload/init.scope 2>/dev/null | head -1)"
+else
+  # hybrid, as nspawn: v1 controllers read-only, name=systemd and cgroup2 writable.
+  OUT=$(inside findmnt -rno TARGET,FSTYPE,OPTIONS -R /sys/fs/cgroup | awk '{split($3, o, ","); print $1, $2, o[1]}')
+  expect_out_match "^/sys/fs/cgroup tmpfs ro
+"
+  expect_out_match "/sys/fs/cgroup/memory cgroup ro
+"
+  expect_out_match "/sys/fs/cgroup/systemd cgroup rw
+"
+  expect_out_match "/sys/fs/cgroup/unified cgroup2 rw"
+  OUT=$(inside cat /proc/1/cgroup | grep -E '^[0-9]+:(name=systemd|):' | cut -d: -f2-)
+  expect_out "name=systemd:/init.scope
+:/init.scope"
+  check "the guest's tree is not below the host's payload/" test -d /sys/fs/cgroup/systemd/machine.slice/ctrun-bt.scope/payload/init.scope
+  # the memory limit's cgroup is above what the guest sees
+  OUT=$(inside cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>&1)
+  check "memory cgroup not the container's own" [ -n "$OUT" ]
+fi
+
+begin poweroff
+inside systemctl poweroff 2>/dev/null  # (its bus connection ends with the system)
+ended bt
+expect_rc 0
+expect_err "Welcome to Debian"
+no_leaks bt
+
+begin exit-status
+start bt || true
+up
+inside systemctl exit 7
+ended bt
+expect_rc 7
+no_leaks bt
+
+begin sigterm-halts
+start bt || true
+up
+kill -TERM "$CTRUN_PID"
+ended bt
+expect_rc 0
+expect_err "Halting system|System halted|Powering off"
+no_leaks bt
+
+begin reboot-in-process
+start bt || true
+up
+first=$PID
+first_boot=$(inside cat /proc/sys/kernel/random/boot_id)
+inside systemctl reboot
+PID=
+for _ in $(seq 600); do
+  PID=$(init_pid bt)
+  [ -n "$PID" ] && [ "$PID" != "$first" ] && break
+  PID=
+  sleep 0.05
+done
+if [ -n "$PID" ]; then
+  ok
+  up
+  check "the second boot kept the first boot's id" [ "$(inside cat /proc/sys/kernel/random/boot_id)" != "$first_boot" ]
+  inside systemctl poweroff 2>/dev/null
+else
+  bad "no second boot after systemctl reboot"
+fi
+ended bt
+expect_rc 0
+check "not booted twice" [ "$(grep -c 'Welcome to Debian' "$WORK/bt.log")" -eq 2 ]
+no_leaks bt
+
+begin reboot-under-a-unit
+# Started by a systemd unit (INVOCATION_ID): a reboot is 133, for
+# RestartForceExitStatus=133 to start it again.
+INVOCATION_ID=0123456789abcdef0123456789abcdef start bt || true
+up
+inside systemctl reboot
+ended bt
+expect_rc 133
+check "booted again under a unit" [ "$(grep -c 'Welcome to Debian' "$WORK/bt.log")" -eq 1 ]
+no_leaks bt
+
+begin sigkill-of-ctrun
+# PID 1 dies with ctrun (the death signal); the guest's cgroup tree below
+# payload/ is left, and the next run of the name removes it.
+start bt || true
+up
+kill -KILL "$CTRUN_PID"
+ended bt
+expect_rc 137
+for _ in $(seq 200); do [ -d "/proc/$PID" ] || break; sleep 0.05; done
+check "the guest outlived ctrun" [ ! -d "/proc/$PID" ]
+"$CTRUN" stop bt
+no_leaks bt
+start bt || true
+kill -KILL "$CTRUN_PID"
+ended bt
+ct "$M" -- /sbin/no-such-init  # (creates nothing: the leftovers stay for the next real run)
+start bt || true
+up
+inside systemctl poweroff 2>/dev/null  # (its bus connection ends with the system)
+ended bt
+expect_rc 0
+no_leaks bt
+
+begin example-manifest
+# manifests/debian-boot.yaml as shipped, on the cached tree (ephemeral), in a
+# network namespace of the test's own: limits, a veth, the guest online.
+example=$(cd "$(dirname "$0")/../../manifests" 2>/dev/null || cd "$(dirname "$0")/../manifests" && pwd)/debian-boot.yaml
+NS=ctit-boot-$$
+ip netns add "$NS"
+M=$example
+WRAP=(nsenter --net="/run/netns/$NS")
+start bt --set rootfs.path="$DEB" --set rootfs.ephemeral=true || true
+WRAP=()
+up
+OUT=$(inside ip -o addr show eth0)
+expect_out_match "10\.0\.4\.2/24"
+OUT=$(ip netns exec "$NS" "$TEMPLATE/bin/busybox" ping -c 1 -W 5 10.0.4.2 2>&1)
+expect_out_match "1 packets received"
+inside systemctl poweroff 2>/dev/null  # (its bus connection ends with the system)
+ended bt
+expect_rc 0
+no_leaks bt
+check "the veth outlived the container" [ -z "$(ip netns exec "$NS" ip -o link show type veth)" ]
+ip netns del "$NS"
+M=$WORK/bt.yaml
+
+begin missing-init
+# 127 (126: not executable) before anything is created.
+ct "$M" -- /sbin/no-such-init
+expect_rc 127
+expect_err "ctrun: failed to boot bt: /sbin/no-such-init does not exist in $DEB \(process.args\)"
+no_leaks bt
+ct "$M" -- /etc/passwd
+expect_rc 126
+expect_err "/etc/passwd in $DEB is not an executable file"
+no_leaks bt
+
+finish
