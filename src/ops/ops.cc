@@ -53,7 +53,10 @@ std::optional<uint64_t> number_in(const std::string& path) {
   std::string t = cgroup::read_text(path);
   if (t.empty()) return std::nullopt;
   if (t.rfind("max", 0) == 0) return UINT64_MAX;
-  return std::strtoull(t.c_str(), nullptr, 10);
+  // cgroup v1 writes "no limit" as the largest page-aligned count
+  // (9223372036854771712): shown as max, like v2's word.
+  uint64_t v = std::strtoull(t.c_str(), nullptr, 10);
+  return v >= 0x7FFFFFFFFFFFF000ULL ? UINT64_MAX : v;
 }
 
 struct Usage {

@@ -47,7 +47,8 @@ HostFacts read_host_facts() {
     const char* wp = std::getenv("WATCHDOG_PID");
     if (!wp || std::strtoll(wp, nullptr, 10) == getpid()) h.watchdog_usec = std::strtoull(w, nullptr, 10);
   }
-  h.under_unit = std::getenv("INVOCATION_ID") != nullptr;
+  const char* invocation = std::getenv("INVOCATION_ID");
+  h.under_unit = invocation && *invocation;
   h.random_id = random_id128();
   h.system_bus = h.cgroups.systemd_pid1 && access("/run/dbus/system_bus_socket", F_OK) == 0;
   // Started by systemd as a service (ExecStart=ctrun ...): the unit, when
