@@ -706,7 +706,14 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
   auto take = [&](const Message& m, int fd) {
     switch (m.step) {
       case Step::terminal:
-        if (!child_done) tty = std::make_unique<TerminalRelay>(UniqueFd(fd), p.interactive, p.boot.enabled);
+        if (!child_done) {
+          tty = std::make_unique<TerminalRelay>(UniqueFd(fd), p.interactive, p.boot.enabled);
+          if (p.boot.enabled && p.interactive) {
+            tty->enable_escape();
+            std::fprintf(stderr, "ctrun: %s: press Ctrl-] three times within a second to kill the container.\r\n",
+                         p.name.c_str());
+          }
+        }
         else close(fd);
         return;
       case Step::notify_socket:
@@ -747,7 +754,13 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
       break;
     }
     if (all[5].revents & (POLLIN | POLLHUP | POLLERR)) master_open = tty->pump_master();
-    if (all[4].revents & (POLLIN | POLLHUP | POLLERR)) tty->pump_stdin();
+    if (all[4].revents & (POLLIN | POLLHUP | POLLERR)) {
+      tty->pump_stdin();
+      if (tty->escape_pressed() && !child_done) {
+        std::fprintf(stderr, "\r\nctrun: %s: killed (Ctrl-] three times)\r\n", p.name.c_str());
+        child.signal(SIGKILL);
+      }
+    }
     if (all[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       Message m;
       int fd = -1;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 
 namespace ctrun::launch {
 namespace {
@@ -64,6 +65,22 @@ bool TerminalRelay::pump_stdin() {
     write_all(master_.get(), &eof, 1);
     stdin_open_ = false;
     return false;
+  }
+  if (escape_) {
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[i] != '\x1d') {
+        escape_count_ = 0;
+        continue;
+      }
+      struct timespec ts {};
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      long long ms = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+      if (escape_count_ == 0 || ms - escape_first_ms_ > 1000) {
+        escape_count_ = 0;
+        escape_first_ms_ = ms;
+      }
+      if (++escape_count_ >= 3) return false;  // the caller kills the container
+    }
   }
   return write_all(master_.get(), buf, static_cast<size_t>(n));
 }

@@ -30,12 +30,19 @@ class TerminalRelay {
   bool pump_master();
   // After the container ended: whatever the master still holds.
   void drain();
+  // Boot mode's escape (as nspawn's): Ctrl-] three times within a second
+  // on an interactive console asks ctrun to kill the container. Off by default.
+  void enable_escape() { escape_ = true; }
+  bool escape_pressed() const { return escape_count_ >= 3; }
 
  private:
   UniqueFd master_;
   UniqueFd slave_;
   bool raw_ = false;
   bool stdin_open_ = true;
+  bool escape_ = false;
+  int escape_count_ = 0;
+  long long escape_first_ms_ = 0;
   struct termios saved_ {};
 };
 

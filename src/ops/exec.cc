@@ -33,6 +33,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <sstream>
 #include <memory>
 
 #include "base/proctitle.h"
@@ -158,10 +159,33 @@ bool join_namespaces(Container& c, int flags, std::string& error) {
 // thread skips the kernel's threadgroup lock, whose first writer waits for an
 // RCU grace period (some 10 ms per write). The command, forked after, is born
 // there.
+// Boot mode: a command joins PID 1's own cgroup of each hierarchy
+// (init.scope under systemd), which the guest chose inside payload/; the
+// guest's tree may hold no process in payload/ itself. Empty when PID 1 is
+// not below payload/ (then payload/ is used).
+std::string init_cgroup(const Container& c, const state::Cgroup& cg, const std::string& mount_point) {
+  if (c.s.mode != "boot" || mount_point.empty()) return {};
+  std::istringstream lines(cgroup::read_text("/proc/" + std::to_string(c.s.init.pid) + "/cgroup"));
+  for (std::string l; std::getline(lines, l);) {
+    auto a = l.find(':'), b = l.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    std::string names = "," + l.substr(a + 1, b - a - 1) + ",";
+    bool match = cg.controller.empty() ? names == ",," : names.find("," + cg.controller + ",") != std::string::npos;
+    if (!match) continue;
+    std::string dir = mount_point + l.substr(b + 1);
+    if (dir.rfind(cg.payload + "/", 0) == 0 && dir.find("/../") == std::string::npos) return dir;
+  }
+  return {};
+}
+
 bool join_v1(const Container& c, const std::string& sub, std::string& error) {
+  cgroup::Host host = c.s.mode == "boot" ? cgroup::read_host() : cgroup::Host{};
   for (const auto& cg : c.s.cgroups) {
     if (cg.controller.empty()) continue;
     std::string dir = sub.empty() ? cg.payload : cg.payload + "/" + sub;
+    if (sub.empty() && host.has_v1(cg.controller)) {
+      if (std::string init = init_cgroup(c, cg, host.v1.at(cg.controller)); !init.empty()) dir = init;
+    }
     UniqueFd tasks(open((dir + "/tasks").c_str(), O_WRONLY | O_CLOEXEC));
     if (!tasks || write(tasks.get(), "0", 1) != 1) {
       error = "cannot join the cgroup " + dir + ": " + std::strerror(errno);
@@ -188,6 +212,17 @@ bool open_v2(const Container& c, const std::string& sub, V2Target& out, std::str
       return false;
     }
     if (!sub.empty()) return true;
+    if (c.s.mode == "boot") {
+      if (std::string init = init_cgroup(c, cg, cgroup::read_host().unified); !init.empty()) {
+        out.path = init;
+        out.dir.reset(open(out.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!out.dir) {
+          error = "cannot join the cgroup " + out.path + ": " + std::strerror(errno);
+          return false;
+        }
+      }
+      return true;
+    }
     std::string own = cgroup::read_text("/proc/" + std::to_string(c.s.init.pid) + "/cgroup");
     auto pos = own.find("0::");
     std::string root = cgroup::read_host().unified;
@@ -329,6 +364,17 @@ int exec(const std::string& dir, const ExecRequest& r, const PlanLoader& load) {
     e.supplementary_groups.clear();  // the manifest's were for its own user
   }
   if (!r.cwd.empty()) e.cwd = r.cwd;
+  if (planned->boot.enabled) {
+    // PID 1's environment is for PID 1 (its notify socket, the UUID, the
+    // host's identity); a command gets PATH, container=, process.env and,
+    // from its user's passwd entry, HOME.
+    std::erase_if(e.env, [](const std::string& v) {
+      for (const char* k : {"NOTIFY_SOCKET=", "container_uuid=", "container_host_", "HOME=", "USER=", "LOGNAME="}) {
+        if (v.rfind(k, 0) == 0) return true;
+      }
+      return false;
+    });
+  }
   const bool use_tty = r.tty ? *r.tty : isatty(STDIN_FILENO) == 1;
   if (use_tty) set_env(e.env, std::string("TERM=") + (getenv("TERM") ? getenv("TERM") : "xterm"));
   for (const auto& kv : r.env) {

@@ -334,10 +334,10 @@ std::vector<std::string> boot_env(const Manifest& m, const HostFacts& host, cons
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     env.emplace_back(name, v);
   }
-  for (const auto& [k, v] : m.process.env) {
-    auto same = std::find_if(env.begin(), env.end(), [&](const auto& e) { return e.first == k; });
-    if (same != env.end()) same->second = v;
-    else env.emplace_back(k, v);
+  for (const auto& kv : m.process.env) {
+    auto same = std::find_if(env.begin(), env.end(), [&](const auto& e) { return e.first == kv.first; });
+    if (same != env.end()) same->second = kv.second;
+    else env.push_back(kv);
   }
   std::vector<std::string> out;
   for (const auto& [k, v] : env) {

@@ -171,6 +171,21 @@ else
   check "memory cgroup not the container's own" [ -n "$OUT" ]
 fi
 
+begin exec
+# ctrun exec lands in PID 1's cgroup (init.scope), not in payload/ (which a
+# guest's tree keeps empty), with a command's environment, not PID 1's.
+OUT=$("$CTRUN" exec bt -- cat /proc/self/cgroup | grep -E '^[0-9]+:(name=systemd|):' | cut -d: -f2-)
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+  expect_out ":/init.scope"
+else
+  expect_out "name=systemd:/init.scope
+:/init.scope"
+fi
+OUT=$("$CTRUN" exec bt -- systemctl is-system-running)
+expect_out "running"
+OUT=$("$CTRUN" exec bt -- sh -c 'echo "$HOME ${NOTIFY_SOCKET:-none} ${container_uuid:-none} $container"')
+expect_out "/root none none ctrun"
+
 begin poweroff
 inside systemctl poweroff 2>/dev/null  # (its bus connection ends with the system)
 ended bt
@@ -184,6 +199,36 @@ up
 inside systemctl exit 7
 ended bt
 expect_rc 7
+no_leaks bt
+
+begin kill-rtmin4
+# SIGRTMIN+4 to PID 1 is systemd's power-off: exit 0.
+start bt || true
+up
+"$CTRUN" kill bt SIGRTMIN+4
+RC=$?
+expect_rc 0
+ended bt
+expect_rc 0
+no_leaks bt
+
+begin console-escape
+# An interactive console (a pty from script(1)): Ctrl-] three times within a
+# second kills the container.
+mkfifo "$WORK/keys"
+( exec 3> "$WORK/keys"
+  for _ in $(seq 600); do [ -n "$(init_pid bt)" ] && break; sleep 0.05; done
+  sleep 1
+  printf '\035\035\035' >&3
+  sleep 30 ) &
+feeder=$!
+script -qefc "$CTRUN --set name=bt $M" /dev/null < "$WORK/keys" > "$WORK/escape.log" 2>&1
+RC=$?
+kill "$feeder" 2>/dev/null
+ERR=$(cat "$WORK/escape.log")
+expect_rc 137
+expect_err "press Ctrl-\] three times within a second"
+expect_err "ctrun: bt: killed \(Ctrl-\] three times\)"
 no_leaks bt
 
 begin sigterm-halts
@@ -201,7 +246,7 @@ INVOCATION_ID= start bt || true
 up
 first=$PID
 first_boot=$(inside cat /proc/sys/kernel/random/boot_id)
-inside systemctl reboot
+inside systemctl reboot 2>/dev/null  # (its bus connection ends with the system)
 PID=
 for _ in $(seq 600); do
   PID=$(init_pid bt)
@@ -227,7 +272,7 @@ begin reboot-under-a-unit
 # RestartForceExitStatus=133 to start it again.
 INVOCATION_ID=0123456789abcdef0123456789abcdef start bt || true
 up
-inside systemctl reboot
+inside systemctl reboot 2>/dev/null  # (its bus connection ends with the system)
 ended bt
 expect_rc 133
 check "booted again under a unit" [ "$(grep -c 'Welcome to Debian' "$WORK/bt.log")" -eq 1 ]
