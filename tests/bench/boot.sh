@@ -30,7 +30,16 @@ now() { date +%s%N; }
 # may, the launcher may not).
 wait_running() {
   for _ in $(seq 2000); do nsenter -t "$1" -a test -S /run/systemd/private 2>/dev/null && break; sleep 0.005; done
-  nsenter -t "$1" -a systemctl is-system-running --wait > /dev/null
+  timeout 60 nsenter -t "$1" -a systemctl is-system-running --wait > /dev/null || true
+}
+# stop PID LEADER: power the guest off and wait for its manager to end
+# (SIGTERM, then SIGKILL, should the guest not go).
+stop() {
+  timeout 10 nsenter -t "$2" -a systemctl poweroff 2> /dev/null || true
+  for _ in $(seq 600); do kill -0 "$1" 2> /dev/null || break; sleep 0.05; done
+  kill -TERM "$1" 2> /dev/null && sleep 5
+  kill -KILL "$1" 2> /dev/null || true
+  wait "$1" 2> /dev/null || true
 }
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
@@ -63,15 +72,17 @@ for tool in ctrun nspawn; do
       pid=$!
       leader=
       for _ in $(seq 2000); do
-        leader=$(pgrep -P "$pid" | head -n 1 || true)
+        # (the guest's init: the child of nspawn whose pid namespace is not ours)
+        for c in $(pgrep -P "$pid" || true); do
+          [ "$(readlink /proc/$c/ns/pid)" != "$(readlink /proc/self/ns/pid)" ] && leader=$c
+        done
         [ -n "$leader" ] && break
         sleep 0.002
       done
     fi
     wait_running "$leader"
     up=$(now)
-    nsenter -t "$leader" -a systemctl poweroff 2> /dev/null || true
-    wait "$pid" || true
+    stop "$pid" "$leader"
     end=$(now)
     echo $(((up - start) / 1000000)) >> "$M/$tool.up"
     echo $(((end - start) / 1000000)) >> "$M/$tool.total"
