@@ -263,7 +263,7 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
   if (!resolve_identity(read_small_file("/etc/passwd"), read_small_file("/etc/group"), p.exec, id, f)) die(sock, f);
 
   // The parent builds the network meanwhile; the payload starts on it.
-  if (p.network.active()) {
+  if (p.network.active() || p.machine != plan::LaunchPlan::Machine::no) {
     Message ready;
     if (!recv_message(sock, ready) || ready.step != Step::network_ready) _exit(125);
   }

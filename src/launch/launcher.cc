@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>
+#include <net/if.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -37,6 +38,7 @@
 #include "base/fd.h"
 #include "base/locks.h"
 #include "base/signals.h"
+#include "base/uuid.h"
 #include "launch/child.h"
 #include "launch/payload.h"
 #include "launch/protocol.h"
@@ -44,6 +46,7 @@
 #include "net/network.h"
 #include "state/state.h"
 #include "systemd/notify.h"
+#include "systemd/scope.h"
 
 namespace ctrun::launch {
 namespace {
@@ -341,6 +344,36 @@ class ScopeGuard {
 
  private:
   std::string unit_, origin_;
+};
+
+// systemd.machine: the container as a machine of systemd-machined while
+// it runs. yes: a failure is ctrun's; auto: a warning, and silence when
+// machined cannot be reached at all.
+class MachineGuard {
+ public:
+  bool start(const plan::LaunchPlan& p, pid_t leader, Failure& f) {
+    systemd::MachineRequest r;
+    r.name = p.name;
+    if (auto id = parse_id128(p.container_uuid)) r.id = *id;
+    r.leader = leader;
+    r.root = p.root.kind == plan::RootPlan::Kind::host ? "/" : p.root.path;
+    std::string host_if = !p.network.bridge.empty() ? p.network.bridge : p.network.host_if;
+    if (unsigned i = host_if.empty() ? 0 : if_nametoindex(host_if.c_str()); i > 0) r.ifindices.push_back(static_cast<int32_t>(i));
+    bool unavailable = false;
+    if (systemd::register_machine(r, f, &unavailable)) {
+      name_ = p.name;
+      return true;
+    }
+    if (p.machine == plan::LaunchPlan::Machine::yes) return false;
+    if (!unavailable) std::fprintf(stderr, "ctrun: warning: %s\n", render(f).substr(7).c_str());
+    return true;
+  }
+  ~MachineGuard() {
+    if (!name_.empty()) systemd::unregister_machine(name_);
+  }
+
+ private:
+  std::string name_;
 };
 
 // The user namespace maps, written by the parent (root in the host's
@@ -649,6 +682,11 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
     UniqueFd netns(open(ns.c_str(), O_RDONLY | O_CLOEXEC));
     if (!netns) return report({"open the container's network namespace", errno, "network.mode", {}}), kFailed;
     if (!network.setup(p.network, p.name, std::move(netns), f)) return report(f), kFailed;
+  }
+  // systemd-machined, once the unit and the network exist, before the payload runs.
+  MachineGuard machine;
+  if (p.machine != plan::LaunchPlan::Machine::no && !machine.start(p, pid, f)) return report(f), kFailed;
+  if (p.network.active() || p.machine != plan::LaunchPlan::Machine::no) {
     Message ready;
     ready.step = Step::network_ready;
     // A child that failed meanwhile is gone: its report is read below.

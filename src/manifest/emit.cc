@@ -222,6 +222,7 @@ std::string emit_yaml(const Manifest& m) {
 
   e << YAML::Key << "systemd" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "register" << YAML::Value << word("systemd.register", m.systemd.register_);
+  e << YAML::Key << "machine" << YAML::Value << word("systemd.machine", m.systemd.machine);
   e << YAML::Key << "slice" << YAML::Value << m.systemd.slice;
   pairs(e, "properties", m.systemd.properties);
   e << YAML::Key << "notify" << YAML::Value << word("systemd.notify", m.systemd.notify);

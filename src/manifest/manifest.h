@@ -22,6 +22,7 @@ enum class NetworkMode { none, host, veth, bridge, macvlan, ipvlan, interface };
 enum class MacvlanMode { private_, vepa, bridge, passthru };
 enum class IpvlanMode { l2, l3, l3s };
 enum class Register { auto_, scope, keep_unit, none };
+enum class Machine { auto_, yes, no };
 enum class Notify { auto_, exec, container, none };
 enum class InitCgroup { auto_, unified, hybrid, legacy };
 enum class LinkJournal { no, auto_, host, guest, try_host, try_guest };
@@ -171,6 +172,7 @@ struct Manifest {
 
   struct Systemd {
     Register register_ = Register::auto_;
+    Machine machine = Machine::auto_;
     std::string slice = "machine.slice";
     StringPairs properties;
     Notify notify = Notify::auto_;

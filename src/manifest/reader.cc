@@ -982,6 +982,7 @@ void build(Reader& r, const std::string& file, Manifest& m) {
   set(m.network.hosts, r.hosts("network.hosts"));
 
   if (auto v = r.choice("systemd.register")) m.systemd.register_ = static_cast<Register>(*v);
+  if (auto v = r.choice("systemd.machine")) m.systemd.machine = static_cast<Machine>(*v);
   set(m.systemd.slice, r.slice("systemd.slice"));
   set(m.systemd.properties, r.properties("systemd.properties"));
   if (auto v = r.choice("systemd.notify")) m.systemd.notify = static_cast<Notify>(*v);

@@ -128,6 +128,8 @@ constexpr KeyInfo kKeys[] = {
     {"systemd.properties", K::property_map, "{}", "extra unit properties, e.g. {CPUWeight: 200}"},
     {"systemd.notify", K::enumeration, "auto", "auto, exec, container or none: when READY=1 is sent",
      "auto|exec|container|none"},
+    {"systemd.machine", K::enumeration, "auto", "auto, yes or no: register with systemd-machined (auto: when it "
+     "is there)", "auto|yes|no"},
 
     {"stop", K::section, "", "how ctrun stops the container on SIGTERM or SIGINT"},
     {"stop.signal", K::signal, "SIGTERM (SIGRTMIN+3 with boot)", "signal sent to PID 1"},

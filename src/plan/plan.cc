@@ -655,6 +655,13 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   p.terminal = m.process.terminal == manifest::Terminal::yes ||
                (m.process.terminal == manifest::Terminal::auto_ && host.stdin_is_tty);
   p.container_uuid = format_uuid(host.random_id);
+  // auto registers where machined can be asked: a system bus (systemd as
+  // PID 1); elsewhere it costs nothing.
+  switch (m.systemd.machine) {
+    case manifest::Machine::yes: p.machine = LaunchPlan::Machine::yes; break;
+    case manifest::Machine::auto_: p.machine = host.system_bus ? LaunchPlan::Machine::auto_ : LaunchPlan::Machine::no; break;
+    case manifest::Machine::no: p.machine = LaunchPlan::Machine::no; break;
+  }
   if (m.boot) {
     // The console is always a pty; it takes the caller's input only from a tty.
     p.terminal = true;
@@ -888,6 +895,9 @@ std::string format_plan(const LaunchPlan& p) {
          (p.notify.watchdog_usec ? ", watchdog_usec: " + std::to_string(p.notify.watchdog_usec) : "") + "}");
   }
   line(std::string("terminal: ") + (p.terminal ? (p.interactive ? "true" : "true, output only") : "false"));
+  if (p.machine != LaunchPlan::Machine::no) {
+    line(std::string("machined: ") + (p.machine == LaunchPlan::Machine::yes ? "yes" : "auto"));
+  }
   line("container_uuid: " + p.container_uuid + (p.boot.enabled ? " (" + p.boot.uuid_source + ")" : ""));
   if (p.boot.enabled) {
     static const char* kCg[] = {"unified", "hybrid", "legacy"};

@@ -237,6 +237,10 @@ struct LaunchPlan {
   // always has a console; without a tty ctrun only copies its output.
   bool interactive = true;
   BootPlan boot;
+  // systemd.machine: register with systemd-machined between the network's
+  // set-up and the payload's start (the child waits for it).
+  enum class Machine { no, auto_, yes };
+  Machine machine = Machine::no;
   std::string container_uuid;  // /run/host/container-uuid (random per start in app mode)
   ExecPlan exec;
   int stop_signal = 15;

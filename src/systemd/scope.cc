@@ -87,22 +87,22 @@ struct ManagerCall {
 
   // what: the failure's action when libsystemd is missing; bus_detail: its
   // detail when the bus cannot be reached.
-  bool open(const char* method, bool watch_jobs, const std::string& what, const std::string& bus_detail, Failure& f) {
-    if (!lib.load()) return f = {what, 0, "systemd.register", "libsystemd.so.0 cannot be loaded"}, false;
+  bool open(const char* method, bool watch_jobs, const std::string& what, const std::string& bus_detail, Failure& f,
+            const char* key = "systemd.register", const char* service = "org.freedesktop.systemd1",
+            const char* path = "/org/freedesktop/systemd1", const char* iface = "org.freedesktop.systemd1.Manager") {
+    if (!lib.load()) return f = {what, 0, key, "libsystemd.so.0 cannot be loaded"}, false;
     loaded = true;
     if (int rc = lib.open_system(&bus); rc < 0) {
       bus = nullptr;
-      return f = {"connect to the system bus", -rc, "systemd.register", bus_detail}, false;
+      return f = {"connect to the system bus", -rc, key, bus_detail}, false;
     }
     if (watch_jobs) {
       wait.read = lib.read;
       lib.match_signal(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                        "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &wait);
     }
-    if (int rc = lib.new_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                              "org.freedesktop.systemd1.Manager", method);
-        rc < 0) {
-      return f = {std::string("build the ") + method + " call", -rc, "systemd.register", {}}, false;
+    if (int rc = lib.new_call(bus, &m, service, path, iface, method); rc < 0) {
+      return f = {std::string("build the ") + method + " call", -rc, key, {}}, false;
     }
     return true;
   }
@@ -308,6 +308,43 @@ std::optional<uint64_t> service_stop_timeout_us(const std::string& unit) {
                                          "org.freedesktop.systemd1.Service", "TimeoutStopUSec", &e2, 't', &usec) >= 0;
   c.lib.error_free(&e2);
   return got ? std::optional<uint64_t>(usec) : std::nullopt;
+}
+
+bool register_machine(const MachineRequest& r, Failure& f, bool* unavailable) {
+  *unavailable = false;
+  ManagerCall c;
+  const char* kMachine = "org.freedesktop.machine1";
+  if (!c.open("RegisterMachineWithNetwork", false, "register " + r.name + " with systemd-machined",
+              "systemd-machined is reached over the system bus", f, "systemd.machine", kMachine,
+              "/org/freedesktop/machine1", "org.freedesktop.machine1.Manager")) {
+    *unavailable = true;
+    return false;
+  }
+  int rc;
+  if ((rc = c.lib.append(c.m, "s", r.name.c_str())) < 0 ||
+      (rc = c.lib.append_array(c.m, 'y', r.id.data(), r.id.size())) < 0 ||
+      (rc = c.lib.append(c.m, "ssus", "ctrun", "container", static_cast<uint32_t>(r.leader), r.root.c_str())) < 0 ||
+      (rc = c.lib.append_array(c.m, 'i', r.ifindices.data(), r.ifindices.size() * sizeof(int32_t))) < 0) {
+    return f = {"build the RegisterMachineWithNetwork call", -rc, "systemd.machine", {}}, false;
+  }
+  std::string what;
+  if (!c.call(what)) {
+    *unavailable = c.error_is("org.freedesktop.DBus.Error.ServiceUnknown") ||
+                   c.error_is("org.freedesktop.DBus.Error.NameHasNoOwner");
+    return f = {"register " + r.name + " with systemd-machined", 0, "systemd.machine", what}, false;
+  }
+  return true;
+}
+
+void unregister_machine(const std::string& name) {
+  ManagerCall c;
+  Failure f;
+  if (!c.open("UnregisterMachine", false, "unregister " + name, {}, f, "systemd.machine", "org.freedesktop.machine1",
+              "/org/freedesktop/machine1", "org.freedesktop.machine1.Manager")) {
+    return;
+  }
+  std::string what;
+  if (c.lib.append(c.m, "s", name.c_str()) >= 0) c.call(what);  // gone already (its unit ended): fine
 }
 
 }  // namespace ctrun::systemd

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -52,6 +53,23 @@ bool set_unit_properties(const std::string& unit, const std::vector<Property>& p
 // template's instance that is not running), UINT64_MAX for infinity;
 // nullopt without a bus, or when there is no such unit file.
 std::optional<uint64_t> service_stop_timeout_us(const std::string& unit);
+
+// systemd.machine: the container as a machine of systemd-machined
+// (machinectl list/status/poweroff/terminate/shell), its leader the
+// container's PID 1 (host pid), its unit the one the leader's cgroup
+// belongs to.
+struct MachineRequest {
+  std::string name;
+  std::array<uint8_t, 16> id{};  // the container's UUID
+  pid_t leader = 0;
+  std::string root;              // the rootfs directory
+  std::vector<int32_t> ifindices;  // the host side of its network (veth or bridge)
+};
+// RegisterMachineWithNetwork; *unavailable when machined cannot be reached
+// at all (no bus, no machined), which systemd.machine: auto passes over.
+bool register_machine(const MachineRequest& r, Failure& f, bool* unavailable);
+// UnregisterMachine; quiet (machined drops a machine whose unit ended anyway).
+void unregister_machine(const std::string& name);
 
 // AllowedCPUs as systemd takes it: a bit mask, CPU 0 in bit 0 of byte 0.
 Property allowed_cpus(const std::vector<unsigned>& cpus, const std::string& key);

@@ -231,6 +231,25 @@ expect_err "press Ctrl-\] three times within a second"
 expect_err "ctrun: bt: killed \(Ctrl-\] three times\)"
 no_leaks bt
 
+begin machinectl
+# Where systemd-machined runs (the VM): systemd.machine auto registers the
+# guest; machinectl poweroff (SIGRTMIN+4 to the leader) shuts it down.
+if [ "$(cat /proc/1/comm)" = systemd ] && command -v machinectl > /dev/null; then
+  start bt || true
+  up
+  OUT=$(machinectl show bt -p Class -p Service -p Leader | sort)
+  expect_out "Class=container
+Leader=$PID
+Service=ctrun"
+  machinectl poweroff bt
+  ended bt
+  expect_rc 0
+  check "machined still lists bt" ! machinectl show bt > /dev/null 2>&1
+  no_leaks bt
+else
+  echo "SKIP machinectl: no systemd-machined here (the VM stage; not counted)"
+fi
+
 begin sigterm-halts
 start bt || true
 up

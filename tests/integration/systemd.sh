@@ -175,4 +175,46 @@ else
   echo "SKIP unit-file: needs systemd as PID 1 on cgroup v2 and no installed ctrun (the VM stage; not counted)"
 fi
 
+begin machined
+# systemd.machine: yes registers the container with systemd-machined (its
+# PID 1 the leader, class container, service ctrun), gone when it ends;
+# without machined, yes is a 125 naming the key and auto says nothing.
+if $systemd && command -v machinectl > /dev/null; then
+  rm -f "$F"/*
+  CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set systemd.machine=yes "$P" \
+    -- sh -c 'touch /w/ready; while [ ! -e /w/stop ]; do usleep 20000; done' 2> "$WORK/machine.err" &
+  ctr=$!
+  wait_file "$F/ready" || bad "the container did not start"
+  OUT=$(machinectl show sd -p Class -p Service -p State -p Unit | sort)
+  expect_out "Class=container
+Service=ctrun
+State=running
+Unit=ctrun-sd.scope"
+  leader=$(machinectl show sd -p Leader --value)
+  init=$(awk '/"init": \{/ {f = 1} f && /"pid"/ {gsub(/[^0-9]/, ""); print; exit}' /run/ctrun/sd/state.json)
+  check "the machine's leader ($leader) is not the container's PID 1 ($init)" [ "$leader" = "$init" ]
+  OUT=$(machinectl show sd -p Id --value)
+  expect_out "$("$CTRUN" exec sd -- cat /run/host/container-uuid | tr -d '-')"
+  touch "$F/stop"
+  wait "$ctr"
+  RC=$?
+  expect_rc 0
+  check "the machine outlived the container" ! machinectl show sd > /dev/null 2>&1
+  ERR=$(cat "$WORK/machine.err")
+  check "warnings: $ERR" [ -z "$ERR" ]
+  wait_collected sd
+  no_leaks sd
+elif $systemd; then
+  echo "SKIP machined: no machinectl here (not counted)"
+else
+  ct "$P" --set systemd.machine=yes
+  expect_rc 125
+  expect_err "ctrun: failed to connect to the system bus: .* \(systemd.machine\)"
+  no_leaks sd
+  ct "$P" --set systemd.machine=auto
+  expect_rc 0
+  check "auto warned without machined: $ERR" [ -z "$ERR" ]
+  no_leaks sd
+fi
+
 finish

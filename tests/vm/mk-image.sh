@@ -17,7 +17,7 @@ rm -rf "$dir/rootfs" "$dir/root.ext4" "$dir/stamp"
 mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
   grep -E '^(URIs:|deb )' | grep -oE 'https?://[^ ]*debian[^ ]*' | grep -v security | sed -n 1p || true)
 [ -n "$mirror" ] || { echo "mk-image: no Debian mirror in apt's sources" >&2; exit 1; }
-include=systemd,systemd-sysv,dbus,udev,linux-image-amd64,e2fsprogs,bash,util-linux,bsdutils,procps,iproute2,kmod
+include=systemd,systemd-sysv,dbus,udev,linux-image-amd64,e2fsprogs,bash,util-linux,bsdutils,procps,iproute2,kmod,systemd-container
 echo "mk-image: debootstrap bookworm ($include) from $mirror"
 debootstrap --variant=minbase --include="$include" bookworm "$dir/rootfs" "$mirror" > "$dir/debootstrap.log" 2>&1 ||
   { tail -n 20 "$dir/debootstrap.log"; exit 1; }
