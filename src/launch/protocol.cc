@@ -46,8 +46,10 @@ bool recv_message(int sock, Message& m, int* fd_in) {
   h.msg_control = control;
   h.msg_controllen = sizeof control;
   ssize_t n;
+  // ECONNRESET: the peer ended with one of our messages unread. The kernel
+  // reports that once, before the messages the peer sent first; read on.
   do n = recvmsg(sock, &h, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
+  while (n < 0 && (errno == EINTR || errno == ECONNRESET));
   if (n != static_cast<ssize_t>(sizeof m)) return false;
   m.what[sizeof m.what - 1] = m.key[sizeof m.key - 1] = m.detail[sizeof m.detail - 1] = '\0';
   for (struct cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {

@@ -3,12 +3,16 @@
 #include <doctest/doctest.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "fake_kernel.h"
 #include "launch/child.h"
 #include "launch/ids.h"
+#include "launch/protocol.h"
 #include "mount/build.h"
 #include "base/uuid.h"
 #include "cgroup/host.h"
@@ -501,4 +505,25 @@ TEST_CASE("boot plan: the hybrid /sys/fs/cgroup, as nspawn builds it") {
   for (const auto& s : legacy.plan.mounts) CHECK(s.target != "/sys/fs/cgroup/unified");
   auto unified = make_plan(boot_text(), boot_host(kUnifiedHost));
   CHECK(unified.plan.mounts[target_index(unified.plan, "/sys/fs/cgroup", K::fs)].attrs == (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
+}
+
+TEST_CASE("sync socket: a child's last report survives the parent's unread message") {
+  // The child fails and exits while the parent's network_ready sits unread
+  // in its queue: the kernel then marks the parent's end ECONNRESET, and the
+  // first recvmsg returns that error before the report queued behind it.
+  int sv[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+  launch::Message report = launch::failure_message({"mount overlay on /o", ENOENT, "mounts[1]", {}}, 125);
+  REQUIRE(launch::send_message(sv[1], report));
+  launch::Message ready;
+  ready.step = launch::Step::network_ready;
+  REQUIRE(launch::send_message(sv[0], ready));
+  close(sv[1]);  // the child ends with `ready` unread
+  launch::Message got;
+  REQUIRE(launch::recv_message(sv[0], got));
+  CHECK(got.step == launch::Step::failed);
+  CHECK(std::string(got.key) == "mounts[1]");
+  CHECK(got.status == 125);
+  CHECK_FALSE(launch::recv_message(sv[0], got));  // then the end
+  close(sv[0]);
 }
