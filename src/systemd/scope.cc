@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -344,7 +345,11 @@ void unregister_machine(const std::string& name) {
     return;
   }
   std::string what;
-  if (c.lib.append(c.m, "s", name.c_str()) >= 0) c.call(what);  // gone already (its unit ended): fine
+  if (c.lib.append(c.m, "s", name.c_str()) < 0 || c.call(what)) return;
+  // Gone already (its unit ended first): fine. Anything else leaves a stale
+  // machine that the next registration of this name would trip over.
+  if (c.error_is("org.freedesktop.machine1.NoSuchMachine")) return;
+  std::fprintf(stderr, "ctrun: warning: failed to unregister %s from systemd-machined: %s\n", name.c_str(), what.c_str());
 }
 
 }  // namespace ctrun::systemd

@@ -65,10 +65,14 @@ expect_out_match() {
 expect_err() {
   if grep -qE -- "$1" <<<"$ERR"; then ok; else bad "stderr does not match /$1/: $(head -c 400 <<<"$ERR")"; fi
 }
+# check WHAT [!] COMMAND...: COMMAND succeeds (with !, fails). (A `!` in "$@"
+# would be run as a command named "!", which always fails.)
 check() {
-  local what=$1
+  local what=$1 want=0
   shift
-  if "$@"; then ok; else bad "$what"; fi
+  if [ "${1:-}" = "!" ]; then want=1; shift; fi
+  "$@"
+  if [ $(( $? != 0 )) -eq "$want" ]; then ok; else bad "$what"; fi
 }
 
 # Nothing of container NAME may remain: lock file, mounts, processes, interfaces.
@@ -95,6 +99,19 @@ wait_collected() {
     ls -d /sys/fs/cgroup/*.slice/ctrun-"$1".scope >/dev/null 2>&1 || return 0
     sleep 0.05
   done
+}
+
+# machine_gone NAME: systemd-machined no longer knows NAME; waits for it
+# (5 s at most: that UnregisterMachine has taken effect when it returns is
+# not assumed).
+# On failure OUT holds what machinectl still shows.
+machine_gone() {
+  for _ in $(seq 100); do
+    machinectl show "$1" > /dev/null 2>&1 || return 0
+    sleep 0.05
+  done
+  OUT=$(machinectl show "$1" -p State -p Unit -p Leader 2>&1 | tr '\n' ' ')
+  return 1
 }
 
 finish() {

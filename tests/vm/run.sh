@@ -3,7 +3,7 @@
 # VM under qemu (TCG: this machine has no usable KVM) with the build on a
 # second disk, runs every integration script inside, brings the results
 # back, and ends with their "N passed, N failed".
-#   run.sh CTRUN BUILD_DIR   (env: CTRUN_CACHE=/var/cache/ctrun, VM_TIMEOUT=1500)
+#   run.sh CTRUN BUILD_DIR   (env: CTRUN_CACHE=/var/cache/ctrun, VM_TIMEOUT=1500, VM_ONLY)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 ctrun=$1 build=$2
@@ -33,6 +33,8 @@ cp -a "$here/../../units" "$d/units"          # and the unit files
 cp "$build/tests/bpf_check" "$d/bpf_check"
 cp -a "$cache/seccomp-profiles" "$cache/debian" "$cache/debian.stamp" "$d/cache/"
 cp "$here/run-in-vm.sh" "$d/run-in-vm.sh"
+# VM_ONLY="boot systemd": only those scripts (while working on them).
+[ -n "${VM_ONLY:-}" ] && echo "$VM_ONLY" > "$d/only"
 truncate -s 768M "$work/data.ext4"
 mkfs.ext4 -q -F -L ctrun -d "$d" "$work/data.ext4"
 
