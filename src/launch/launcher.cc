@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -327,10 +328,24 @@ class ScopeGuard {
     }
     systemd::ScopeRequest r = p.scope;
     r.pid = getpid();
-    if (!systemd::start_scope(r, f)) return false;
+    // systemd waits this long for ctrun to stop the scope (RequestStop)
+    // before it kills: stop.timeout and 10 s for the clean-up, unless
+    // systemd.properties says otherwise.
+    if (std::none_of(r.properties.begin(), r.properties.end(),
+                     [](const systemd::Property& q) { return q.name == "TimeoutStopUSec"; })) {
+      systemd::Property t;
+      t.name = "TimeoutStopUSec";
+      t.type = 't';
+      t.t = p.stop_timeout_us + 10'000'000;
+      t.key = "stop.timeout";
+      r.properties.push_back(t);
+    }
+    if (!systemd::start_scope(r, f, &controller_)) return false;
     unit_ = r.unit;
     return true;
   }
+  // The scope's Controller= connection: systemd's RequestStop comes here.
+  systemd::ScopeController& controller() { return controller_; }
   void finish() {
     if (unit_.empty()) return;
     std::string unit = std::exchange(unit_, {});
@@ -344,6 +359,7 @@ class ScopeGuard {
 
  private:
   std::string unit_, origin_;
+  systemd::ScopeController controller_;
 };
 
 // systemd.machine: the container as a machine of systemd-machined while
@@ -774,6 +790,28 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
     if (fd >= 0) close(fd);
   };
 
+  // A stop (SIGTERM/SIGINT to ctrun, systemd's RequestStop): stop.signal to
+  // PID 1 and stop.timeout's timer; asked twice, SIGKILL at once.
+  auto stop = [&] {
+    if (stopping) {
+      child.signal(SIGKILL);
+      return;
+    }
+    stopping = true;
+    tell("STOPPING=1\nSTATUS=Stopping container " + p.name + ".");
+    if (recorded) {
+      recorded->status = "stopping";
+      record.write(*recorded, p.snapshot);
+    }
+    child.signal(p.stop_signal);
+    timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
+    struct itimerspec its {};
+    its.it_value.tv_sec = static_cast<time_t>(p.stop_timeout_us / 1000000);
+    its.it_value.tv_nsec = static_cast<long>(p.stop_timeout_us % 1000000) * 1000;
+    if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
+    timerfd_settime(timer.get(), 0, &its, nullptr);
+  };
+
   while (!child_done) {
     struct pollfd all[] = {
         {sock.get(), POLLIN, 0},
@@ -786,6 +824,7 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
         // child with its payload_running, and ctrun's "started" comes first.
         {guest && running ? guest.get() : -1, POLLIN, 0},
         {watchdog ? watchdog.get() : -1, POLLIN, 0},
+        {scope.controller().fd(), scope.controller().events(), 0},
     };
     if (poll(all, std::size(all), -1) < 0) {
       if (errno == EINTR) continue;
@@ -824,23 +863,7 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
         }
         // (SIGHUP to systemd means "reload": in boot mode ctrun's SIGHUP stops too.)
         if (sig == SIGTERM || sig == SIGINT || (sig == SIGHUP && p.boot.enabled)) {
-          if (stopping) {
-            child.signal(SIGKILL);  // asked twice: no more waiting
-            continue;
-          }
-          stopping = true;
-          tell("STOPPING=1\nSTATUS=Stopping container " + p.name + ".");
-          if (recorded) {
-            recorded->status = "stopping";
-            record.write(*recorded, p.snapshot);
-          }
-          child.signal(p.stop_signal);
-          timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
-          struct itimerspec its {};
-          its.it_value.tv_sec = static_cast<time_t>(p.stop_timeout_us / 1000000);
-          its.it_value.tv_nsec = static_cast<long>(p.stop_timeout_us % 1000000) * 1000;
-          if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
-          timerfd_settime(timer.get(), 0, &its, nullptr);
+          stop();
           continue;
         }
         child.signal(sig);
@@ -856,6 +879,9 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
       uint64_t ticks;
       if (read(watchdog.get(), &ticks, sizeof ticks) == sizeof ticks) tell("WATCHDOG=1");
     }
+    // (A second RequestStop does not escalate to SIGKILL: the scope's own
+    // stop timeout is systemd's.)
+    if (all[8].revents && scope.controller().process() && !stopping) stop();
     if (all[1].revents & POLLIN) child_done = true;
   }
 

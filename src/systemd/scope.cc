@@ -1,6 +1,7 @@
 #include "systemd/scope.h"
 
 #include <dlfcn.h>
+#include <poll.h>
 #include <systemd/sd-bus.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <utility>
 
 namespace ctrun::systemd {
 namespace {
@@ -33,6 +35,13 @@ struct Lib {
   decltype(&sd_bus_message_append_array) append_array = nullptr;
   decltype(&sd_bus_get_property_trivial) get_trivial = nullptr;
   decltype(&sd_bus_get_property_string) get_string = nullptr;
+  decltype(&sd_bus_get_unique_name) unique_name = nullptr;
+  decltype(&sd_bus_get_fd) get_fd = nullptr;
+  decltype(&sd_bus_get_events) get_events = nullptr;
+  decltype(&sd_bus_query_sender_creds) sender_creds = nullptr;
+  decltype(&sd_bus_creds_get_euid) creds_euid = nullptr;
+  decltype(&sd_bus_creds_unref) creds_unref = nullptr;
+  decltype(&sd_bus_message_get_path) message_path = nullptr;
 
   bool load() {
     handle = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
@@ -49,7 +58,11 @@ struct Lib {
            sym(error_free, "sd_bus_error_free") && sym(match_signal, "sd_bus_match_signal") &&
            sym(process, "sd_bus_process") && sym(wait, "sd_bus_wait") && sym(slot_unref, "sd_bus_slot_unref") &&
            sym(append_array, "sd_bus_message_append_array") &&
-           sym(get_trivial, "sd_bus_get_property_trivial") && sym(get_string, "sd_bus_get_property_string");
+           sym(get_trivial, "sd_bus_get_property_trivial") && sym(get_string, "sd_bus_get_property_string") &&
+           sym(unique_name, "sd_bus_get_unique_name") && sym(get_fd, "sd_bus_get_fd") &&
+           sym(get_events, "sd_bus_get_events") && sym(sender_creds, "sd_bus_query_sender_creds") &&
+           sym(creds_euid, "sd_bus_creds_get_euid") && sym(creds_unref, "sd_bus_creds_unref") &&
+           sym(message_path, "sd_bus_message_get_path");
   }
 };
 
@@ -165,7 +178,74 @@ std::string wait_for_job(Lib& lib, sd_bus* bus, sd_bus_message* reply, JobWait& 
   return wait.result == "done" ? wait.result : "its job ended with " + wait.result;
 }
 
+int on_request_stop(sd_bus_message* m, void* userdata, sd_bus_error*);
+
 }  // namespace
+
+std::string unit_object_path(const std::string& unit) {
+  std::string path = "/org/freedesktop/systemd1/unit/";
+  for (unsigned char c : unit) {
+    if (std::isalnum(c) && c < 0x80) {
+      path += static_cast<char>(c);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "_%02x", c);
+      path += hex;
+    }
+  }
+  return path;
+}
+
+struct ScopeController::Impl {
+  Lib lib;
+  sd_bus* bus = nullptr;  // set once the scope exists
+  sd_bus_slot* slot = nullptr;
+  std::string object;
+  bool stop_requested = false;
+  void release() {
+    if (slot) lib.slot_unref(std::exchange(slot, nullptr));
+    if (bus) lib.close(std::exchange(bus, nullptr));
+  }
+};
+
+namespace {
+
+// RequestStop, from systemd only: any client of the system bus may send a
+// signal to our name, so the sender must be root.
+int on_request_stop(sd_bus_message* m, void* userdata, sd_bus_error*) {
+  auto* ci = static_cast<ScopeController::Impl*>(userdata);
+  Lib& lib = ci->lib;
+  sd_bus_creds* creds = nullptr;
+  uid_t euid = 1;
+  const char* path = lib.message_path ? lib.message_path(m) : nullptr;
+  if (lib.sender_creds && lib.sender_creds(m, SD_BUS_CREDS_EUID, &creds) >= 0 && creds) {
+    if (lib.creds_euid(creds, &euid) < 0) euid = 1;
+    lib.creds_unref(creds);
+  }
+  if (euid == 0 && path && ci->object == path) ci->stop_requested = true;
+  return 0;
+}
+
+}  // namespace
+
+ScopeController::ScopeController() : impl_(new Impl) {}
+ScopeController::~ScopeController() {
+  impl_->release();
+  delete impl_;
+}
+int ScopeController::fd() const { return impl_->bus ? impl_->lib.get_fd(impl_->bus) : -1; }
+short ScopeController::events() const {
+  int e = impl_->bus ? impl_->lib.get_events(impl_->bus) : 0;
+  return static_cast<short>(e > 0 ? e : POLLIN);
+}
+bool ScopeController::process() {
+  if (!impl_->bus) return false;
+  for (int i = 0; i < 64; ++i) {  // what is queued, not more
+    if (impl_->lib.process(impl_->bus, nullptr) <= 0) break;
+  }
+  return std::exchange(impl_->stop_requested, false);
+}
+
 
 Property allowed_cpus(const std::vector<unsigned>& cpus, const std::string& key) {
   Property p;
@@ -197,7 +277,7 @@ Property typed_property(const std::string& name, const std::string& value, const
   return p;
 }
 
-bool start_scope(const ScopeRequest& r, Failure& f, bool retried) {
+bool start_scope(const ScopeRequest& r, Failure& f, ScopeController* controller, bool retried) {
   ManagerCall c;
   if (!c.open("StartTransientUnit", true, "register the container with systemd",
               "systemd.register: scope needs systemd's bus", f)) {
@@ -206,6 +286,19 @@ bool start_scope(const ScopeRequest& r, Failure& f, bool retried) {
   Lib& lib = c.lib;
   int rc = 0;
   auto ok = [&](int v) { return v >= 0 ? (rc = v, true) : (rc = v, false); };
+  const char* unique = nullptr;
+  if (controller) {
+    // Watched before the scope exists: a stop can come at once.
+    ScopeController::Impl& ci = *controller->impl_;
+    ci.lib = lib;  // (the callback may run while the job is waited for)
+    ci.object = unit_object_path(r.unit);
+    if (lib.unique_name(c.bus, &unique) < 0 || !unique ||
+        lib.match_signal(c.bus, &ci.slot, "org.freedesktop.systemd1", ci.object.c_str(),
+                         "org.freedesktop.systemd1.Scope", "RequestStop", on_request_stop, &ci) < 0) {
+      controller = nullptr;  // no controller: systemd signals the scope's processes itself
+      unique = nullptr;
+    }
+  }
   bool built = ok(lib.append(c.m, "ss", r.unit.c_str(), "fail")) &&
                ok(lib.open_container(c.m, 'a', "(sv)")) &&
                ok(lib.append(c.m, "(sv)", "Description", "s", r.description.c_str())) &&
@@ -213,6 +306,7 @@ bool start_scope(const ScopeRequest& r, Failure& f, bool retried) {
                ok(lib.append(c.m, "(sv)", "Delegate", "b", 1)) &&
                ok(lib.append(c.m, "(sv)", "CollectMode", "s", "inactive-or-failed")) &&
                ok(lib.append(c.m, "(sv)", "PIDs", "au", 1, static_cast<uint32_t>(r.pid)));
+  if (built && unique) built = ok(lib.append(c.m, "(sv)", "Controller", "s", unique));
   for (const auto& p : r.properties) {
     if (!built) break;
     built = ok(append_property(lib, c.m, p));
@@ -227,7 +321,10 @@ bool start_scope(const ScopeRequest& r, Failure& f, bool retried) {
     // lock, so no ctrun runs in it) that systemd has not collected yet.
     if (!retried && c.error_is("org.freedesktop.systemd1.UnitExists")) {
       Failure stop;
-      if (stop_unit(r.unit, stop)) return start_scope(r, f, true);
+      if (stop_unit(r.unit, stop)) {
+        if (controller) controller->impl_->release();
+        return start_scope(r, f, controller, true);
+      }
     }
     // An unknown or malformed property is the manifest's: systemd names it.
     f = {"start the systemd scope " + r.unit, 0, key_of_error(r.properties, what, "systemd.register"), what};
@@ -237,6 +334,12 @@ bool start_scope(const ScopeRequest& r, Failure& f, bool retried) {
   if (result != "done") {
     f = {"start the systemd scope " + r.unit, 0, "systemd.register", result};
     return false;
+  }
+  if (controller) {
+    // The connection whose name is the scope's Controller= stays open.
+    ScopeController::Impl& ci = *controller->impl_;
+    ci.bus = std::exchange(c.bus, nullptr);
+    if (c.slot) lib.slot_unref(std::exchange(c.slot, nullptr));  // (JobRemoved: no longer wanted)
   }
   return true;
 }

@@ -39,7 +39,33 @@ struct ScopeRequest {
 // A scope of that name that exists already is stopped first (once): the
 // caller holds the container's name lock, so it is a SIGKILLed
 // predecessor's that systemd has not collected yet.
-bool start_scope(const ScopeRequest& r, Failure& f, bool retried = false);
+//
+// With a controller, the scope's Controller= is that connection's unique
+// name: systemd then asks ctrun to stop it (RequestStop; `systemctl stop`,
+// `machinectl terminate`) instead of signalling every process in it, and
+// ctrun stops the container its own way (stop.signal, stop.timeout).
+class ScopeController;
+bool start_scope(const ScopeRequest& r, Failure& f, ScopeController* controller = nullptr, bool retried = false);
+
+// The bus connection that controls a scope, for the launcher's poll loop.
+class ScopeController {
+ public:
+  ScopeController();
+  ~ScopeController();
+  ScopeController(const ScopeController&) = delete;
+  ScopeController& operator=(const ScopeController&) = delete;
+  int fd() const;        // -1 before start_scope succeeded
+  short events() const;  // what to poll fd() for
+  // Reads what arrived; true once systemd (a sender with euid 0) asked
+  // for the scope to stop.
+  bool process();
+
+  struct Impl;
+
+ private:
+  Impl* impl_;
+  friend bool start_scope(const ScopeRequest&, Failure&, ScopeController*, bool);
+};
 
 // Stops a unit and waits for its job: a scope that ctrun has left is gone,
 // cgroup and all, when this returns.
@@ -70,6 +96,10 @@ struct MachineRequest {
 bool register_machine(const MachineRequest& r, Failure& f, bool* unavailable);
 // UnregisterMachine; quiet (machined drops a machine whose unit ended anyway).
 void unregister_machine(const std::string& name);
+
+// A unit's D-Bus object path: /org/freedesktop/systemd1/unit/ and the name
+// with every byte but [A-Za-z0-9] as _xx (sd-bus's escaping).
+std::string unit_object_path(const std::string& unit);
 
 // AllowedCPUs as systemd takes it: a bit mask, CPU 0 in bit 0 of byte 0.
 Property allowed_cpus(const std::vector<unsigned>& cpus, const std::string& key);

@@ -244,10 +244,32 @@ Service=ctrun"
   machinectl poweroff bt
   ended bt
   expect_rc 0
-  check "machined still lists bt" ! machinectl show bt > /dev/null 2>&1
+  if machine_gone bt; then ok; else bad "machined still lists bt after the container ended: $OUT"; fi
   no_leaks bt
 else
   echo "SKIP machinectl: no systemd-machined here (the VM stage; not counted)"
+fi
+
+begin machinectl-terminate
+# A scope (systemd.register: scope) names ctrun its Controller=: stopping it
+# (machinectl terminate, systemctl stop) reaches ctrun as RequestStop, and
+# the guest halts by stop.signal (exit 0) instead of systemd signalling
+# every process in it. systemd waits stop.timeout + 10 s for that.
+if [ "$(cat /proc/1/comm)" = systemd ] && command -v machinectl > /dev/null; then
+  start bt --set systemd.register=scope || true
+  up
+  OUT=$(systemctl show ctrun-bt.scope -p Controller -p TimeoutStopUSec | sort)
+  expect_out_match "^Controller=:1\.[0-9]+
+TimeoutStopUSec=40s$"
+  machinectl terminate bt
+  ended bt
+  expect_rc 0
+  expect_err "Halting system|System halted|Powering off"
+  if machine_gone bt; then ok; else bad "machined still lists bt after the container ended: $OUT"; fi
+  wait_collected bt
+  no_leaks bt
+else
+  echo "SKIP machinectl-terminate: no systemd-machined here (the VM stage; not counted)"
 fi
 
 begin sigterm-halts
@@ -284,6 +306,8 @@ fi
 ended bt
 expect_rc 0
 check "not booted twice" [ "$(grep -c 'Welcome to Debian' "$WORK/bt.log")" -eq 2 ]
+# (where machined runs, the second boot registers the name the first one just left)
+check "warnings on the second boot: $(grep 'ctrun: warning' "$WORK/bt.log")" ! grep -q 'ctrun: warning' "$WORK/bt.log"
 no_leaks bt
 
 begin reboot-under-a-unit
@@ -342,6 +366,67 @@ no_leaks bt
 check "the veth outlived the container" [ -z "$(ip netns exec "$NS" ip -o link show type veth)" ]
 ip netns del "$NS"
 M=$WORK/bt.yaml
+
+begin unit-reboot
+# units/ctrun@.service with a booted guest (the VM): `systemctl start`
+# returns once the guest's READY=1 came through; the unit is the machine's;
+# a reboot of the guest ends ctrun with 133 and systemd starts the unit
+# again (RestartForceExitStatus=133); `systemctl stop` halts it, a success.
+unit=$(cd "$(dirname "$0")/../../units" 2>/dev/null || cd "$(dirname "$0")/../units" && pwd)/ctrun@.service
+if [ "$(cat /proc/1/comm)" = systemd ] && [ -f "$unit" ] && [ ! -e /etc/systemd/system/ctrun@.service ] &&
+  [ ! -e /usr/local/bin/ctrun ] && [ ! -e /etc/ctrun/bt.yaml ]; then
+  cp "$CTRUN" /usr/local/bin/ctrun
+  cp "$unit" /etc/systemd/system/ctrun@.service
+  mkdir -p /etc/ctrun
+  cat > /etc/ctrun/bt.yaml <<EOF2
+version: 1
+name: bt
+rootfs: {path: $DEB, ephemeral: true}
+boot: true
+process: {no_new_privileges: false, env: {CTIT_TOKEN: $TOKEN}}
+stop: {timeout: 30s}
+EOF2
+  systemctl daemon-reload
+  if timeout 300 systemctl start ctrun@bt; then ok; else bad "systemctl start ctrun@bt: $(systemctl status ctrun@bt 2>&1 | tail -n 5)"; fi
+  PID=$(init_pid bt)
+  s=$([ -n "$PID" ] && inside systemctl is-system-running 2>&1)
+  check "READY=1 came before the guest ran: $s" [ "$s" = running ]
+  OUT=$(systemctl is-active ctrun@bt)
+  expect_out active
+  if command -v machinectl > /dev/null; then
+    OUT=$(machinectl show bt -p Unit --value)
+    expect_out "ctrun@bt.service"
+  fi
+  first=$PID
+  inside systemctl reboot 2>/dev/null  # (its bus connection ends with the system)
+  for _ in $(seq 3000); do
+    [ "$(systemctl show ctrun@bt -p NRestarts --value)" = 1 ] && [ "$(systemctl is-active ctrun@bt)" = active ] && break
+    sleep 0.1
+  done
+  OUT=$(systemctl show ctrun@bt -p NRestarts -p ActiveState)
+  expect_out "NRestarts=1
+ActiveState=active"
+  PID=$(init_pid bt)
+  check "a new PID 1 after the reboot ($first, then $PID)" [ -n "$PID" -a "$PID" != "$first" ]
+  [ -n "$PID" ] && up
+  cg=$(systemctl show ctrun@bt -p ControlGroup --value)
+  systemctl stop ctrun@bt
+  OUT=$(systemctl show ctrun@bt -p ActiveState -p Result -p ExecMainStatus | sort)
+  expect_out "ActiveState=inactive
+ExecMainStatus=0
+Result=success"
+  check "the unit's cgroup $cg is gone" test ! -d "/sys/fs/cgroup$cg"
+  if command -v machinectl > /dev/null; then
+    if machine_gone bt; then ok; else bad "machined still lists bt after the unit stopped: $OUT"; fi
+  fi
+  no_leaks bt
+  rm -f /etc/systemd/system/ctrun@.service /usr/local/bin/ctrun /etc/ctrun/bt.yaml
+  rmdir /etc/ctrun 2>/dev/null
+  systemctl daemon-reload
+  systemctl reset-failed ctrun@bt 2>/dev/null
+else
+  echo "SKIP unit-reboot: needs systemd as PID 1 and no installed ctrun (the VM stage; not counted)"
+fi
 
 begin missing-init
 # 127 (126: not executable) before anything is created.
