@@ -250,6 +250,43 @@ else
   echo "SKIP machinectl: no systemd-machined here (the VM stage; not counted)"
 fi
 
+begin machinectl-verbs
+# machinectl and systemd-run -M on a booted guest: list and status show it,
+# a command runs as a unit of the guest's systemd (its exit status back),
+# machinectl shell runs one through the guest's bus, kill --kill-whom=leader
+# signals PID 1 (SIGRTMIN+4: power off), reboot boots it again in-process.
+if [ "$(cat /proc/1/comm)" = systemd ] && command -v machinectl > /dev/null; then
+  INVOCATION_ID= start bt || true
+  up
+  OUT=$(machinectl list --no-legend 2>&1 | awk '$1 == "bt" {print $1, $2, $3}')
+  expect_out "bt container ctrun"
+  OUT=$(machinectl status bt 2>&1)
+  expect_out_match "Leader: $PID "
+  OUT=$(timeout 120 systemd-run -M bt --wait /bin/sh -c 'exit 7' 2>&1)
+  expect_out_match "status=7"
+  OUT=$(timeout 120 machinectl shell bt /bin/echo ctit-shell-ok 2>&1 < /dev/null)
+  expect_out_match "ctit-shell-ok"
+  first=$PID
+  machinectl reboot bt
+  PID=
+  for _ in $(seq 600); do
+    PID=$(init_pid bt)
+    [ -n "$PID" ] && [ "$PID" != "$first" ] && break
+    PID=
+    sleep 0.05
+  done
+  check "no second boot after machinectl reboot" [ -n "$PID" ]
+  [ -n "$PID" ] && up
+  machinectl kill bt --kill-whom=leader --signal=SIGRTMIN+4
+  ended bt
+  expect_rc 0
+  check "warnings: $(grep 'ctrun: warning' "$WORK/bt.log")" ! grep -q 'ctrun: warning' "$WORK/bt.log"
+  if machine_gone bt; then ok; else bad "machined still lists bt after the container ended: $OUT"; fi
+  no_leaks bt
+else
+  echo "SKIP machinectl-verbs: no systemd-machined here (the VM stage; not counted)"
+fi
+
 begin machinectl-terminate
 # A scope (systemd.register: scope) names ctrun its Controller=: stopping it
 # (machinectl terminate, systemctl stop) reaches ctrun as RequestStop, and

@@ -177,8 +177,9 @@ fi
 
 begin machined
 # systemd.machine: yes registers the container with systemd-machined (its
-# PID 1 the leader, class container, service ctrun), gone when it ends;
-# without machined, yes is a 125 naming the key and auto says nothing.
+# PID 1 the leader, class container, service ctrun), gone when it ends; a
+# name taken or machined masked: yes is a 125, auto runs unregistered;
+# without a bus, yes is a 125 naming the key and auto says nothing.
 if $systemd && command -v machinectl > /dev/null; then
   rm -f "$F"/*
   CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set systemd.machine=yes "$P" \
@@ -204,6 +205,44 @@ Unit=ctrun-sd.scope"
   check "warnings: $ERR" [ -z "$ERR" ]
   wait_collected sd
   no_leaks sd
+  # A machine of that name that is not ours (a sleep in a scope of the
+  # test's, registered by hand): yes is a 125 with machined's words, auto a
+  # warning.
+  systemd-run -q --scope --unit="ctit-other-$$" sleep 300 &
+  other=$!
+  for _ in $(seq 100); do [ "$(cat /proc/$other/comm 2>/dev/null)" = sleep ] && break; sleep 0.05; done
+  busctl call org.freedesktop.machine1 /org/freedesktop/machine1 org.freedesktop.machine1.Manager \
+    RegisterMachine sayssus sd 0 ctit container "$other" / > /dev/null
+  ct "$P" --set systemd.machine=yes
+  expect_rc 125
+  expect_err "^ctrun: failed to register sd with systemd-machined: .*sd.* \(systemd.machine\)$"
+  wait_collected sd
+  no_leaks sd
+  ct "$P" --set systemd.machine=auto
+  expect_rc 0
+  expect_err "^ctrun: warning: .*register sd with systemd-machined"
+  wait_collected sd
+  no_leaks sd
+  OUT=$(machinectl show sd -p Service --value)
+  expect_out ctit
+  busctl call org.freedesktop.machine1 /org/freedesktop/machine1 org.freedesktop.machine1.Manager \
+    UnregisterMachine s sd > /dev/null
+  kill "$other"
+  wait "$other" 2>/dev/null
+  if machine_gone sd; then ok; else bad "the hand-made machine sd stayed: $OUT"; fi
+  # machined masked (not there to be activated): yes is a 125 naming the
+  # key, auto runs the container unregistered.
+  systemctl mask --runtime --now systemd-machined > /dev/null 2>&1
+  ct "$P" --set systemd.machine=yes
+  expect_rc 125
+  expect_err "^ctrun: failed to register sd with systemd-machined.* \(systemd.machine\)$"
+  wait_collected sd
+  no_leaks sd
+  ct "$P" --set systemd.machine=auto
+  expect_rc 0
+  wait_collected sd
+  no_leaks sd
+  systemctl unmask --runtime systemd-machined > /dev/null 2>&1
 elif $systemd; then
   echo "SKIP machined: no machinectl here (not counted)"
 else
