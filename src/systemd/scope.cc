@@ -241,7 +241,14 @@ short ScopeController::events() const {
 bool ScopeController::process() {
   if (!impl_->bus) return false;
   for (int i = 0; i < 64; ++i) {  // what is queued, not more
-    if (impl_->lib.process(impl_->bus, nullptr) <= 0) break;
+    int r = impl_->lib.process(impl_->bus, nullptr);
+    if (r < 0) {
+      // The bus went away (dbus restarted): no more RequestStop, and no fd
+      // left in the poll loop to report its hang-up forever.
+      impl_->release();
+      break;
+    }
+    if (r == 0) break;
   }
   return std::exchange(impl_->stop_requested, false);
 }
