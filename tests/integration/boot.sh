@@ -408,10 +408,11 @@ begin unit-reboot
 # units/ctrun@.service with a booted guest (the VM): `systemctl start`
 # returns once the guest's READY=1 came through; the unit is the machine's;
 # a reboot of the guest ends ctrun with 133 and systemd starts the unit
-# again (RestartForceExitStatus=133); `systemctl stop` halts it, a success.
+# again (RestartForceExitStatus=133); restart boots it anew; `systemctl
+# stop` halts it, a success; enabled, it starts and stops with ctrun.target.
 unit=$(cd "$(dirname "$0")/../../units" 2>/dev/null || cd "$(dirname "$0")/../units" && pwd)/ctrun@.service
 if [ "$(cat /proc/1/comm)" = systemd ] && [ -f "$unit" ] && [ ! -e /etc/systemd/system/ctrun@.service ] &&
-  [ ! -e /usr/local/bin/ctrun ] && [ ! -e /etc/ctrun/bt.yaml ]; then
+  [ ! -e /etc/systemd/system/ctrun.target ] && [ ! -e /usr/local/bin/ctrun ] && [ ! -e /etc/ctrun/bt.yaml ]; then
   cp "$CTRUN" /usr/local/bin/ctrun
   cp "$unit" /etc/systemd/system/ctrun@.service
   mkdir -p /etc/ctrun
@@ -446,6 +447,13 @@ ActiveState=active"
   PID=$(init_pid bt)
   check "a new PID 1 after the reboot ($first, then $PID)" [ -n "$PID" -a "$PID" != "$first" ]
   [ -n "$PID" ] && up
+  # restart: a stop and a fresh boot, again once READY=1 came
+  first=$PID
+  timeout 300 systemctl restart ctrun@bt
+  PID=$(init_pid bt)
+  check "a new PID 1 after systemctl restart ($first, then $PID)" [ -n "$PID" -a "$PID" != "$first" ]
+  OUT=$([ -n "$PID" ] && inside systemctl is-system-running 2>&1)
+  expect_out running
   cg=$(systemctl show ctrun@bt -p ControlGroup --value)
   systemctl stop ctrun@bt
   OUT=$(systemctl show ctrun@bt -p ActiveState -p Result -p ExecMainStatus | sort)
@@ -457,7 +465,23 @@ Result=success"
     if machine_gone bt; then ok; else bad "machined still lists bt after the unit stopped: $OUT"; fi
   fi
   no_leaks bt
-  rm -f /etc/systemd/system/ctrun@.service /usr/local/bin/ctrun /etc/ctrun/bt.yaml
+  # ctrun.target: an enabled container starts with it and stops with it (PartOf).
+  cp "$(dirname "$unit")/ctrun.target" /etc/systemd/system/ctrun.target
+  systemctl daemon-reload
+  systemctl enable -q ctrun@bt
+  timeout 300 systemctl start ctrun.target
+  OUT=$(systemctl is-active ctrun@bt)
+  expect_out active
+  systemctl stop ctrun.target
+  # (ordered Before= the target, the container stops after it: systemctl
+  # returns with the target's job, while ctrun@bt is still deactivating)
+  for _ in $(seq 600); do [ "$(systemctl is-active ctrun@bt)" = inactive ] && break; sleep 0.1; done
+  OUT=$(systemctl show ctrun@bt -p ActiveState -p Result | sort)
+  expect_out "ActiveState=inactive
+Result=success"
+  systemctl disable -q ctrun@bt
+  no_leaks bt
+  rm -f /etc/systemd/system/ctrun@.service /etc/systemd/system/ctrun.target /usr/local/bin/ctrun /etc/ctrun/bt.yaml
   rmdir /etc/ctrun 2>/dev/null
   systemctl daemon-reload
   systemctl reset-failed ctrun@bt 2>/dev/null
