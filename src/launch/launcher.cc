@@ -328,18 +328,6 @@ class ScopeGuard {
     }
     systemd::ScopeRequest r = p.scope;
     r.pid = getpid();
-    // systemd waits this long for ctrun to stop the scope (RequestStop)
-    // before it kills: stop.timeout and 10 s for the clean-up, unless
-    // systemd.properties says otherwise.
-    if (std::none_of(r.properties.begin(), r.properties.end(),
-                     [](const systemd::Property& q) { return q.name == "TimeoutStopUSec"; })) {
-      systemd::Property t;
-      t.name = "TimeoutStopUSec";
-      t.type = 't';
-      t.t = p.stop_timeout_us + 10'000'000;
-      t.key = "stop.timeout";
-      r.properties.push_back(t);
-    }
     if (!systemd::start_scope(r, f, &controller_)) return false;
     unit_ = r.unit;
     return true;

@@ -560,6 +560,13 @@ void add_cgroups(const Manifest& m, const SourceMap& locs, const HostFacts& host
     if (!r.cpuset.empty()) {
       if (auto cpus = parse_cpu_list(r.cpuset)) p.scope.properties.push_back(systemd::allowed_cpus(*cpus, "resources.cpu.cpuset"));
     }
+    // A scope's stop comes to ctrun (Controller=, RequestStop): systemd
+    // waits stop.timeout and 10 s for the clean-up before it kills, unless
+    // systemd.properties says otherwise.
+    if (p.systemd_scope && std::none_of(m.systemd.properties.begin(), m.systemd.properties.end(),
+                                        [](const auto& kv) { return kv.first == "TimeoutStopUSec"; })) {
+      add("TimeoutStopUSec", m.stop.timeout_us + 10'000'000, "stop.timeout");
+    }
     for (const auto& [k, v] : m.systemd.properties) {
       p.scope.properties.push_back(systemd::typed_property(k, v, "systemd.properties." + k));
     }

@@ -48,6 +48,17 @@ start() {
   bad "container $n did not start: $(tail -n 5 "$WORK/$n.log")"
   return 1
 }
+# next_boot FIRST: waits (30 s at most) for bt's PID 1 to be another than
+# FIRST (a reboot); PID = the new one, empty if none came.
+next_boot() {
+  for _ in $(seq 600); do
+    PID=$(init_pid bt)
+    [ -n "$PID" ] && [ "$PID" != "$1" ] && return 0
+    sleep 0.05
+  done
+  PID=
+  return 1
+}
 # inside CMD...: runs CMD in all of the container's namespaces.
 inside() { nsenter -t "$PID" -a "$@"; }
 # up: waits until the guest's systemd has finished booting.
@@ -268,13 +279,7 @@ if [ "$(cat /proc/1/comm)" = systemd ] && command -v machinectl > /dev/null; the
   expect_out_match "ctit-shell-ok"
   first=$PID
   machinectl reboot bt
-  PID=
-  for _ in $(seq 600); do
-    PID=$(init_pid bt)
-    [ -n "$PID" ] && [ "$PID" != "$first" ] && break
-    PID=
-    sleep 0.05
-  done
+  next_boot "$first"
   check "no second boot after machinectl reboot" [ -n "$PID" ]
   [ -n "$PID" ] && up
   machinectl kill bt --kill-whom=leader --signal=SIGRTMIN+4
@@ -325,14 +330,7 @@ up
 first=$PID
 first_boot=$(inside cat /proc/sys/kernel/random/boot_id)
 inside systemctl reboot 2>/dev/null  # (its bus connection ends with the system)
-PID=
-for _ in $(seq 600); do
-  PID=$(init_pid bt)
-  [ -n "$PID" ] && [ "$PID" != "$first" ] && break
-  PID=
-  sleep 0.05
-done
-if [ -n "$PID" ]; then
+if next_boot "$first"; then
   ok
   up
   check "the second boot kept the first boot's id" [ "$(inside cat /proc/sys/kernel/random/boot_id)" != "$first_boot" ]

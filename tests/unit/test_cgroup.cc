@@ -203,7 +203,14 @@ TEST_CASE("plan: systemd.register: scope passes the limits as unit properties") 
     props.push_back(p.name + "=" + (p.type == 't' ? std::to_string(p.t) : p.type == 'b' ? (p.b ? "yes" : "no") : p.s));
   }
   CHECK(props == std::vector<std::string>{"MemoryMax=67108864", "CPUQuotaPerSecUSec=500000",
-                                          "TasksMax=18446744073709551615", "CPUWeight=200", "Description=x y"});
+                                          "TasksMax=18446744073709551615", "TimeoutStopUSec=20000000",
+                                          "CPUWeight=200", "Description=x y"});
+  // (systemd waits stop.timeout + 10 s for ctrun's stop; systemd.properties may set it)
+  auto timeout = plan_on(cgroup::parse_host(kUnified, ""),
+                         "stop: {timeout: 1min}\nsystemd:\n  register: scope\n  properties: {TimeoutStopUSec: 5}\n");
+  REQUIRE_MESSAGE(timeout.ok, timeout.errors);
+  REQUIRE(timeout.plan.scope.properties.size() == 1);
+  CHECK(timeout.plan.scope.properties[0].t == 5);
   auto v1 = plan_on(cgroup::parse_host(kHybrid, ""), "systemd: {register: scope}\n");
   CHECK(v1.errors.find("systemd.register: scope needs a cgroup v2 host") != std::string::npos);
   auto props_alone = plan_on(cgroup::parse_host(kUnified, ""), "systemd: {properties: {CPUWeight: 5}}\n");
@@ -211,13 +218,14 @@ TEST_CASE("plan: systemd.register: scope passes the limits as unit properties") 
   // ctrun's own process is one task of the scope: TasksMax is pids.max + 1.
   auto pids = plan_on(cgroup::parse_host(kUnified, "pids"), "resources:\n  pids: {max: 50}\nsystemd: {register: scope}\n");
   REQUIRE_MESSAGE(pids.ok, pids.errors);
-  REQUIRE(pids.plan.scope.properties.size() == 1);
+  REQUIRE(pids.plan.scope.properties.size() == 2);
   CHECK(pids.plan.scope.properties[0].name == "TasksMax");
   CHECK(pids.plan.scope.properties[0].t == 51);
+  CHECK(pids.plan.scope.properties[1].name == "TimeoutStopUSec");
   // AllowedCPUs: a bit mask, CPU 0 in bit 0 of byte 0.
   auto cpus = plan_on(cgroup::parse_host(kUnified, "cpuset"), "resources:\n  cpu: {cpuset: \"0,2-3,9\"}\nsystemd: {register: scope}\n");
   REQUIRE_MESSAGE(cpus.ok, cpus.errors);
-  REQUIRE(cpus.plan.scope.properties.size() == 1);
+  REQUIRE(cpus.plan.scope.properties.size() == 2);
   CHECK(cpus.plan.scope.properties[0].name == "AllowedCPUs");
   CHECK(cpus.plan.scope.properties[0].type == 'y');
   CHECK(cpus.plan.scope.properties[0].s == std::string("\x0d\x02", 2));

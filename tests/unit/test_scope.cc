@@ -1,5 +1,6 @@
-// What ctrun sends systemd, built without a bus: property typing, the
-// AllowedCPUs mask, a unit's object path (RequestStop's match).
+// What ctrun sends systemd, built without a bus: property typing and a
+// unit's object path (RequestStop's match). (The plan's properties and the
+// AllowedCPUs mask: test_cgroup.cc.)
 #include <doctest/doctest.h>
 
 #include "systemd/scope.h"
@@ -23,12 +24,4 @@ TEST_CASE("scope: systemd.properties values are typed as the bus wants them") {
   CHECK(systemd::typed_property("Description", "web 2", "k").type == 's');
   // 20 digits and more do not fit a uint64: a string, for systemd to judge
   CHECK(systemd::typed_property("X", "99999999999999999999", "k").type == 's');
-}
-
-TEST_CASE("scope: AllowedCPUs is a byte mask, CPU 0 in bit 0 of byte 0") {
-  auto p = systemd::allowed_cpus({0, 3, 9}, "resources.cpu.cpus");
-  CHECK(p.type == 'y');
-  REQUIRE(p.s.size() == 2);
-  CHECK(static_cast<unsigned char>(p.s[0]) == 0x09);
-  CHECK(static_cast<unsigned char>(p.s[1]) == 0x02);
 }
