@@ -86,6 +86,31 @@ bool remove_tree(const std::string& dir) {
   return access(dir.c_str(), F_OK) != 0;
 }
 
+// A cgroup of this name that exists already is a killed ctrun's leftover
+// (the name lock is ours). Its container may still be dying (the kernel
+// empties a pid namespace whose init was killed in its own time): what is
+// left in it is ended by pid and waited for. True when dir is gone.
+bool remove_leftover(const std::string& dir) {
+  if (remove_tree(dir)) return true;
+  std::vector<pid_t> left;
+  for (const auto& d : subtree(dir)) {
+    auto ps = procs(d);
+    left.insert(left.end(), ps.begin(), ps.end());
+  }
+  for (pid_t p : left) kill(p, SIGKILL);
+  wait_gone(left);
+  return remove_tree(dir);
+}
+
+// A new v1 cpuset cgroup starts with no CPUs and no memory nodes: a task
+// could not join it. Both come from the parent.
+void inherit_cpuset(const std::string& dir, const std::string& parent) {
+  for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+    std::string cur = read_text(dir + "/" + file);
+    if (cur.empty() || cur == "\n") write_file(dir + "/" + file, read_text(parent + "/" + file));
+  }
+}
+
 bool Cgroups::make_dir(const std::string& root, const std::string& controller, const Plan& plan, Failure& f) {
   std::string slice = root + "/" + plan.slice;
   std::string dir = slice + "/" + plan.scope;
@@ -94,31 +119,11 @@ bool Cgroups::make_dir(const std::string& root, const std::string& controller, c
       f = {"create the cgroup " + slice, errno, "systemd.slice", {}};
       return false;
     }
-    // A new v1 cpuset cgroup starts with no CPUs and no memory nodes: a task
-    // could not join it. Both come from the parent.
-    if (controller == "cpuset") {
-      for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
-        std::string cur = read_text(slice + "/" + file);
-        if (cur.empty() || cur == "\n") write_file(slice + "/" + file, read_text(root + "/" + file));
-      }
-    }
+    if (controller == "cpuset") inherit_cpuset(slice, root);
     if (mkdir(dir.c_str(), 0755) == 0) break;
     if (errno == ENOENT) continue;  // another ctrun removed the empty slice just now
-    // Ours by the name lock we hold: an empty one is a killed ctrun's leftover.
-    // Its container may still be dying (the kernel empties a pid namespace
-    // whose init was killed in its own time): what is left in it is ended
-    // by pid and waited for.
     if (errno == EEXIST && attempt == 0) {
-      if (!remove_tree(dir)) {
-        std::vector<pid_t> left;
-        for (const auto& d : subtree(dir)) {
-          auto ps = procs(d);
-          left.insert(left.end(), ps.begin(), ps.end());
-        }
-        for (pid_t p : left) kill(p, SIGKILL);
-        wait_gone(left);
-      }
-      if (remove_tree(dir)) continue;
+      if (remove_leftover(dir)) continue;
       errno = EEXIST;
     }
     int err = errno;
@@ -126,10 +131,45 @@ bool Cgroups::make_dir(const std::string& root, const std::string& controller, c
     f = {"create the cgroup " + dir, err, "name", detail};
     return false;
   }
-  dirs_.push_back({dir, controller, slice, dir + "/payload"});
-  if (controller == "cpuset") {
-    for (const char* file : {"cpuset.cpus", "cpuset.mems"}) write_file(dir + "/" + file, read_text(slice + "/" + file));
+  dirs_.push_back({dir, controller, slice, dir + "/payload", true, own_slices_ ? std::vector{slice} : std::vector<std::string>{}});
+  if (controller == "cpuset") inherit_cpuset(dir, slice);
+  return true;
+}
+
+// A v1 hierarchy that systemd does not manage (freezer, cpuset, net_cls,
+// ...; systemd's delegation rules): ctrun makes the unit's path there
+// itself, slices included, and removes what it made at the end.
+bool Cgroups::replicate(const std::string& root, const std::string& controller, const std::string& unit, Failure& f) {
+  std::vector<std::string> made;
+  std::string dir = root, parent;
+  std::istringstream parts(unit);
+  std::vector<std::string> names;
+  for (std::string n; std::getline(parts, n, '/');) {
+    if (!n.empty()) names.push_back(n);
   }
+  for (size_t i = 0; i < names.size(); ++i) {
+    parent = dir;
+    dir += "/" + names[i];
+    bool last = i + 1 == names.size();
+    // (an empty leftover of this name goes; one with processes in it is
+    // refused, never killed: in a hierarchy systemd manages it may be
+    // systemd's own, made meanwhile)
+    bool fresh = mkdir(dir.c_str(), 0755) == 0;
+    if (!fresh && errno == EEXIST && last && remove_tree(dir)) fresh = mkdir(dir.c_str(), 0755) == 0;
+    if (!fresh && errno != EEXIST) {
+      f = {"create the cgroup " + dir, errno, "systemd.register", {}};
+      return false;
+    }
+    if (!fresh && last) {
+      f = {"create the cgroup " + dir, EEXIST, "name", "a cgroup of that name exists and is in use"};
+      return false;
+    }
+    if (fresh) made.push_back(dir);
+    if (controller == "cpuset") inherit_cpuset(dir, parent);
+  }
+  made.pop_back();  // dir itself
+  std::reverse(made.begin(), made.end());
+  dirs_.push_back({dir, controller, parent, dir + "/payload", true, made});
   return true;
 }
 
@@ -138,11 +178,7 @@ bool Cgroups::make_dir(const std::string& root, const std::string& controller, c
 // processes cannot pass controllers down), hands the scope's controllers to
 // its children, and the payload cgroup is made as usual.
 bool Cgroups::adopt_scope(const Host& host, Failure& f) {
-  std::string own;
-  std::istringstream lines(read_text("/proc/self/cgroup"));
-  for (std::string l; std::getline(lines, l);) {
-    if (l.rfind("0::", 0) == 0) own = l.substr(3);
-  }
+  std::string own = own_cgroups(read_text("/proc/self/cgroup"))[""];
   if (own.empty() || host.unified.empty()) {
     f = {"find the systemd scope's cgroup", 0, "systemd.register", "ctrun is in no cgroup2 cgroup"};
     return false;
@@ -166,7 +202,48 @@ bool Cgroups::adopt_scope(const Host& host, Failure& f) {
       return false;
     }
   }
-  dirs_.push_back({scope, "", scope.substr(0, scope.find_last_of('/')), scope + "/payload"});
+  dirs_.push_back({scope, "", scope.substr(0, scope.find_last_of('/')), scope + "/payload", false, {}});
+  delegated_ = true;
+  return true;
+}
+
+// The same on cgroup v1 (hybrid and legacy hosts): the unit's cgroup is
+// where the name=systemd hierarchy has ctrun. In the hierarchies systemd
+// manages (cpu, cpuacct, blkio, memory, devices, pids) it made the unit's
+// cgroup too and moved ctrun into it: in each ctrun leaves it for
+// supervisor/ and the container gets payload/, so that what systemd limits
+// and counts there is the container's too. In the hierarchies the
+// container needs beyond those (the freezer, cpuset, boot mode's all)
+// systemd made nothing: ctrun replicates the unit's path.
+bool Cgroups::adopt_unit_v1(const Host& host, const std::vector<std::string>& want, Failure& f) {
+  auto own = own_cgroups(read_text("/proc/self/cgroup"));
+  std::string unit = own["name=systemd"];
+  if (unit.empty() || unit == "/") {
+    f = {"find the systemd unit's cgroup", 0, "systemd.register", "ctrun is in no unit of the name=systemd hierarchy"};
+    return false;
+  }
+  std::vector<std::string> all;
+  for (const auto& [c, path] : own) {
+    if (path == unit && host.has_v1(c)) all.push_back(c);
+  }
+  for (const auto& c : want) {
+    if (std::find(all.begin(), all.end(), c) == all.end()) all.push_back(c);
+  }
+  std::vector<std::string> points;
+  for (const auto& c : all) {
+    if (!host.has_v1(c)) continue;
+    const std::string& point = host.v1.at(c);
+    if (std::find(points.begin(), points.end(), point) != points.end()) continue;
+    points.push_back(point);
+    if (own[c] != unit) {
+      if (!replicate(point, c, unit, f)) return false;
+      continue;
+    }
+    // (supervisor/ comes with payload/, after the device list: v1's
+    // devices controller refuses a new default in a cgroup with children)
+    std::string dir = point + unit;
+    dirs_.push_back({dir, c, dir.substr(0, dir.find_last_of('/')), dir + "/payload", false, {}});
+  }
   delegated_ = true;
   return true;
 }
@@ -174,15 +251,35 @@ bool Cgroups::adopt_scope(const Host& host, Failure& f) {
 bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
   if (!plan.enabled) return true;
   own_slices_ = !host.systemd_pid1;
-  if (plan.systemd_scope) {
-    if (!adopt_scope(host, f)) return false;
-  }
   auto fail_key = [&](const std::string& key, const std::string& what) {
     f = {"apply " + key, 0, key, what};
     return false;
   };
+  // v1: always the device allowlist; the freezer only where no cgroup2
+  // offers cgroup.kill (legacy hosts); the rest as the limits ask. Each
+  // hierarchy costs a mkdir, a join and an rmdir per start.
+  std::vector<std::string> want;
+  if (!plan.v2) {
+    want = {"devices"};
+    if (host.mode == Host::Mode::legacy) want.push_back("freezer");
+    if (plan.boot) {
+      // every hierarchy once (co-mounted controllers share one)
+      std::vector<std::string> points;
+      for (const auto& [name, point] : host.v1) {
+        if (std::find(points.begin(), points.end(), point) != points.end()) continue;
+        points.push_back(point);
+        if (std::find(want.begin(), want.end(), name) == want.end()) want.push_back(name);
+      }
+    }
+    for (const auto& s : plan.settings) {
+      if (!host.has_v1(s.controller)) return fail_key(s.key, "this host has no cgroup v1 " + s.controller + " controller");
+      if (std::find(want.begin(), want.end(), s.controller) == want.end()) want.push_back(s.controller);
+    }
+  }
   if (plan.systemd_scope) {
-    // the scope exists; systemd applies the limits
+    // The unit exists, delegated; systemd applies the limits it knows.
+    if (!host.unified.empty() && !adopt_scope(host, f)) return false;
+    if (!plan.v2 && !adopt_unit_v1(host, want, f)) return false;
   } else if (plan.v2) {
     if (host.unified.empty()) return fail_key("resources", "this host has no cgroup2 hierarchy");
     // Every controller the settings need must be offered by the root, and
@@ -214,24 +311,6 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
       }
     }
   } else {
-    // Always the device allowlist; the freezer only where no cgroup2 offers
-    // cgroup.kill (legacy hosts); the rest as the limits ask. Each hierarchy
-    // costs a mkdir, a join and an rmdir per start.
-    std::vector<std::string> want = {"devices"};
-    if (host.mode == Host::Mode::legacy) want.push_back("freezer");
-    if (plan.boot) {
-      // every hierarchy once (co-mounted controllers share one)
-      std::vector<std::string> points;
-      for (const auto& [name, point] : host.v1) {
-        if (std::find(points.begin(), points.end(), point) != points.end()) continue;
-        points.push_back(point);
-        if (std::find(want.begin(), want.end(), name) == want.end()) want.push_back(name);
-      }
-    }
-    for (const auto& s : plan.settings) {
-      if (!host.has_v1(s.controller)) return fail_key(s.key, "this host has no cgroup v1 " + s.controller + " controller");
-      if (std::find(want.begin(), want.end(), s.controller) == want.end()) want.push_back(s.controller);
-    }
     std::vector<std::string> made;
     for (const auto& c : want) {
       if (!host.has_v1(c)) continue;
@@ -298,7 +377,7 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
     }
   }
 
-  for (const auto& s : plan.systemd_scope ? std::vector<Setting>{} : plan.settings) {
+  for (const auto& s : plan.settings) {
     bool done = false;
     for (const auto& d : dirs_) {
       if (plan.v2 ? !d.controller.empty() : d.controller != s.controller) continue;
@@ -316,11 +395,12 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
         return fail_key(s.key, "the host's " + (s.controller.empty() ? std::string("cgroup") : s.controller) +
                                    " controller has no " + names);
       }
+      done = true;
+      if (s.by_systemd) continue;  // the unit's property: systemd writes it
       if (int rc = write_file(d.path + "/" + file, s.value_for(which)); rc < 0) {
         f = {"set " + file + " to " + s.value_for(which), -rc, s.key, {}};
         return false;
       }
-      done = true;
     }
     if (!done) return fail_key(s.key, "no cgroup of this host takes it");
   }
@@ -355,6 +435,20 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
 
 bool Cgroups::make_payloads(const std::vector<std::string>& v2_enable, Failure& f) {
   for (const auto& d : dirs_) {
+    if (!d.owned && !d.controller.empty()) {
+      // A v1 hierarchy where systemd made the unit's cgroup: ctrun leaves
+      // it for supervisor/ (its own thread, by "0" in tasks: no threadgroup
+      // lock; see v1_tasks_files).
+      std::string supervisor = d.path + "/supervisor";
+      if (mkdir(supervisor.c_str(), 0755) < 0 && errno != EEXIST) {
+        f = {"create the cgroup " + supervisor, errno, "systemd.register", {}};
+        return false;
+      }
+      if (int rc = write_file(supervisor + "/tasks", "0"); rc < 0) {
+        f = {"move ctrun into " + supervisor, -rc, "systemd.register", {}};
+        return false;
+      }
+    }
     if (d.controller.empty() && !v2_enable.empty()) {
       // The controllers reach the payload too, so that the container sees
       // its usage (memory.current, pids.current) in its own cgroup.
@@ -480,13 +574,28 @@ void Cgroups::destroy() {
     for (const auto& dir : trees[i]) {
       if (dir != d.path) rmdir(dir.c_str());
     }
-    if (delegated_) continue;  // systemd removes its scope once ctrun has left it
+    if (!d.owned) continue;  // systemd removes its unit's cgroup once ctrun has left it
     rmdir(d.path.c_str());
-    // The slice goes too when ctrun owns the tree (no systemd) and nothing
-    // else is in it.
-    if (own_slices_) rmdir(d.slice.c_str());
+    // The slices that ctrun made (no systemd, or a hierarchy systemd does
+    // not manage) go too when nothing else is in them.
+    for (const auto& p : d.parents) rmdir(p.c_str());
   }
   dirs_.clear();
+}
+
+std::map<std::string, std::string> own_cgroups(const std::string& proc_self_cgroup) {
+  std::map<std::string, std::string> out;
+  std::istringstream lines(proc_self_cgroup);
+  for (std::string l; std::getline(lines, l);) {
+    // id:controller,controller:path ("0::path" on cgroup2)
+    size_t a = l.find(':'), b = a == std::string::npos ? a : l.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    std::string list = l.substr(a + 1, b - a - 1), path = l.substr(b + 1);
+    if (list.empty()) out[""] = path;
+    std::istringstream names(list);
+    for (std::string n; std::getline(names, n, ',');) out[n] = path;
+  }
+  return out;
 }
 
 void collect_stale(const Host& host, const std::string& slice, const std::string& state_dir) {

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -79,15 +80,24 @@ class Cgroups {
     std::string controller;  // v1 hierarchy name, or "" for cgroup2
     std::string slice;       // its slice directory
     std::string payload;     // path + "/payload": the container's processes
+    bool owned = true;       // ctrun made path (else systemd did, and removes it)
+    std::vector<std::string> parents;  // made by ctrun too, removed when empty (deepest first)
   };
   bool make_payloads(const std::vector<std::string>& v2_enable, Failure& f);
   bool adopt_scope(const Host& host, Failure& f);
+  bool adopt_unit_v1(const Host& host, const std::vector<std::string>& want, Failure& f);
   bool delegated_ = false;
   bool make_dir(const std::string& root, const std::string& controller, const Plan& plan, Failure& f);
+  bool replicate(const std::string& root, const std::string& controller, const std::string& unit, Failure& f);
   std::vector<Dir> dirs_;
   bool own_slices_ = false;
   int unified_fd_ = -1;
 };
+
+// Each hierarchy's cgroup of this process, as /proc/self/cgroup says:
+// "memory" -> "/machine.slice/ctrun-web.scope", "name=systemd" -> ...,
+// "" -> the cgroup2 one.
+std::map<std::string, std::string> own_cgroups(const std::string& proc_self_cgroup);
 
 // Removes empty cgroups of containers that no ctrun runs any more (a
 // SIGKILLed ctrun leaves them): <root>/<slice>/ctrun-NAME.scope (and its

@@ -21,6 +21,10 @@ struct Setting {
   std::string value;
   std::string key;  // resources.memory.max
   std::vector<std::string> alternatives;
+  // A systemd unit's property sets it (systemd.register): the driver only
+  // makes sure the host has the file, so that a limit systemd would skip
+  // quietly is a failure naming the key, as when ctrun writes it.
+  bool by_systemd = false;
   const std::string& value_for(size_t file) const {
     return file < alternatives.size() ? alternatives[file] : value;
   }

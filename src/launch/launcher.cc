@@ -316,15 +316,21 @@ state::State describe(const plan::LaunchPlan& p, pid_t init, const cgroup::Cgrou
   return s;
 }
 
-// A transient scope of ours. At the end ctrun leaves it for the cgroup it
+// A transient scope of ours. At the end ctrun leaves it for the cgroups it
 // came from and stops it, so that the scope is gone, cgroup and all, when
 // ctrun exits (systemd collects an empty scope by itself too, but later).
+// On cgroup v1 systemd moved ctrun in every hierarchy it manages: ctrun
+// goes back in each (its own thread by "0" in tasks, as it came).
 class ScopeGuard {
  public:
   bool start(const plan::LaunchPlan& p, Failure& f) {
-    std::istringstream lines(cgroup::read_text("/proc/self/cgroup"));
-    for (std::string l; std::getline(lines, l);) {
-      if (l.rfind("0::", 0) == 0) origin_ = p.cgroup_host.unified + l.substr(3);
+    const auto& host = p.cgroup_host;
+    for (const auto& [name, path] : cgroup::own_cgroups(cgroup::read_text("/proc/self/cgroup"))) {
+      if (name.empty() && !host.unified.empty()) origins_.push_back(host.unified + path + "/cgroup.procs");
+      if (!name.empty() && host.has_v1(name)) {
+        std::string file = host.v1.at(name) + path + "/tasks";
+        if (std::find(origins_.begin(), origins_.end(), file) == origins_.end()) origins_.push_back(file);
+      }
     }
     systemd::ScopeRequest r = p.scope;
     r.pid = getpid();
@@ -338,15 +344,19 @@ class ScopeGuard {
     if (unit_.empty()) return;
     std::string unit = std::exchange(unit_, {});
     std::string pid = std::to_string(getpid());
-    UniqueFd procs(open((origin_ + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-    if (!procs || write(procs.get(), pid.data(), pid.size()) < 0) return;  // still inside: systemd collects it
+    for (const auto& file : origins_) {
+      bool v1 = file.ends_with("/tasks");
+      UniqueFd fd(open(file.c_str(), O_WRONLY | O_CLOEXEC));
+      if (!fd || write(fd.get(), v1 ? "0" : pid.data(), v1 ? 1 : pid.size()) < 0) return;  // still inside: systemd collects it
+    }
     Failure f;
     if (!systemd::stop_unit(unit, f)) std::fprintf(stderr, "ctrun: warning: %s\n", render(f).substr(7).c_str());
   }
   ~ScopeGuard() { finish(); }
 
  private:
-  std::string unit_, origin_;
+  std::string unit_;
+  std::vector<std::string> origins_;  // cgroup.procs or v1 tasks files
   systemd::ScopeController controller_;
 };
 

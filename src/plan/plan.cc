@@ -507,10 +507,8 @@ void add_cgroups(const Manifest& m, const SourceMap& locs, const HostFacts& host
   Register reg = m.systemd.register_;
   if (reg == Register::auto_) {
     // keep-unit when systemd started ctrun as a service, a scope when
-    // systemd's bus is there, the cgroup file system otherwise. Only on
-    // cgroup v2: on v1 hosts ctrun writes its cgroups itself.
-    if (!c.v2) reg = Register::none;
-    else if (!host.own_unit.empty()) reg = Register::keep_unit;
+    // systemd's bus is there, the cgroup file system otherwise.
+    if (!host.own_unit.empty()) reg = Register::keep_unit;
     else if (host.system_bus) reg = Register::scope;
     else reg = Register::none;
   }
@@ -520,14 +518,14 @@ void add_cgroups(const Manifest& m, const SourceMap& locs, const HostFacts& host
                 "Delegate=yes; see units/ctrun@.service)");
   }
   if (reg == Register::scope || reg == Register::keep_unit) {
-    // systemd applies the limits as unit properties.
-    if (!c.v2) {
-      diags.error(locs.at("systemd.register"), "systemd.register",
-                  std::string(reg == Register::scope ? "scope" : "keep-unit") +
-                      " needs a cgroup v2 host in this version of ctrun (this one runs cgroup v1)");
-    }
+    // systemd applies the limits as unit properties. On cgroup v1 it maps
+    // them to v1 files itself, but manages neither memsw nor cpuset there:
+    // ctrun writes those (on the scope's memory cgroup, and on the cpuset
+    // path it makes beside systemd's, as systemd's delegation rules ask).
     c.systemd_scope = true;
-    c.settings.clear();
+    for (auto& s : c.settings) {
+      s.by_systemd = c.v2 || (s.key != "resources.memory.swap_max" && s.key != "resources.cpu.cpuset");
+    }
     p.systemd_scope = reg == Register::scope;
     p.keep_unit = reg == Register::keep_unit;
     p.scope.unit = p.keep_unit ? host.own_unit : c.scope;
@@ -547,7 +545,7 @@ void add_cgroups(const Manifest& m, const SourceMap& locs, const HostFacts& host
     auto bytes = [&](const Size& s) { return s.is_max ? kInfinity : s.bytes; };
     if (r.memory_max) add("MemoryMax", bytes(*r.memory_max), "resources.memory.max");
     if (r.memory_high) add("MemoryHigh", bytes(*r.memory_high), "resources.memory.high");
-    if (r.memory_swap_max) add("MemorySwapMax", bytes(*r.memory_swap_max), "resources.memory.swap_max");
+    if (r.memory_swap_max && c.v2) add("MemorySwapMax", bytes(*r.memory_swap_max), "resources.memory.swap_max");
     if (r.cpu_weight) add("CPUWeight", *r.cpu_weight, "resources.cpu.weight");
     if (r.cpu_max) {
       add("CPUQuotaPerSecUSec", r.cpu_max->is_max ? kInfinity : static_cast<uint64_t>(r.cpu_max->cpus * 1e6),
@@ -557,7 +555,7 @@ void add_cgroups(const Manifest& m, const SourceMap& locs, const HostFacts& host
     // keeps the pids.max it asked for.
     if (r.pids_max) add("TasksMax", r.pids_max->is_max ? kInfinity : r.pids_max->value + 1, "resources.pids.max");
     if (r.io_weight) add("IOWeight", *r.io_weight, "resources.io.weight");
-    if (!r.cpuset.empty()) {
+    if (!r.cpuset.empty() && c.v2) {
       if (auto cpus = parse_cpu_list(r.cpuset)) p.scope.properties.push_back(systemd::allowed_cpus(*cpus, "resources.cpu.cpuset"));
     }
     // A scope's stop comes to ctrun (Controller=, RequestStop): systemd
@@ -872,7 +870,9 @@ std::string format_plan(const LaunchPlan& p) {
       else if (prop.type == 'b') t += ", " + prop.name + (prop.b ? ": true" : ": false");
       else t += ", " + prop.name + ": " + prop.s;
     }
-    for (const auto& s : p.cgroups.settings) t += ", " + s.files.front() + ": " + s.value;
+    for (const auto& s : p.cgroups.settings) {
+      if (!s.by_systemd) t += ", " + s.files.front() + ": " + s.value;
+    }
     line(t + "}");
   }
   static const char* kRoot[] = {"bind", "ephemeral", "host"};

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "cgroup/driver.h"
 #include "cgroup/host.h"
 #include "cgroup/settings.h"
 #include "plan/plan.h"
@@ -195,7 +196,10 @@ TEST_CASE("plan: systemd.register: scope passes the limits as unit properties") 
   REQUIRE_MESSAGE(u.ok, u.errors);
   CHECK(u.plan.systemd_scope);
   CHECK(u.plan.cgroups.systemd_scope);
-  CHECK(u.plan.cgroups.settings.empty());  // systemd writes them
+  // systemd writes them; ctrun only makes sure that the host has the files
+  CHECK(std::all_of(u.plan.cgroups.settings.begin(), u.plan.cgroups.settings.end(),
+                    [](const cgroup::Setting& s) { return s.by_systemd; }));
+  CHECK(u.plan.cgroups.settings.size() == 3);
   CHECK(u.plan.scope.unit == "ctrun-web.scope");
   CHECK(u.plan.scope.slice == "machine.slice");
   std::vector<std::string> props;
@@ -211,8 +215,6 @@ TEST_CASE("plan: systemd.register: scope passes the limits as unit properties") 
   REQUIRE_MESSAGE(timeout.ok, timeout.errors);
   REQUIRE(timeout.plan.scope.properties.size() == 1);
   CHECK(timeout.plan.scope.properties[0].t == 5);
-  auto v1 = plan_on(cgroup::parse_host(kHybrid, ""), "systemd: {register: scope}\n");
-  CHECK(v1.errors.find("systemd.register: scope needs a cgroup v2 host") != std::string::npos);
   auto props_alone = plan_on(cgroup::parse_host(kUnified, ""), "systemd: {properties: {CPUWeight: 5}}\n");
   CHECK(props_alone.errors.find("systemd.properties: not supported yet") != std::string::npos);
   // ctrun's own process is one task of the scope: TasksMax is pids.max + 1.
@@ -242,15 +244,69 @@ TEST_CASE("plan: systemd.register: keep-unit sets the limits on ctrun's own serv
   CHECK(k.plan.keep_unit);
   CHECK_FALSE(k.plan.systemd_scope);
   CHECK(k.plan.cgroups.systemd_scope);  // the unit's cgroup, delegated: supervisor/ and payload/
-  CHECK(k.plan.cgroups.settings.empty());
+  REQUIRE(k.plan.cgroups.settings.size() == 1);
+  CHECK(k.plan.cgroups.settings[0].by_systemd);
   CHECK(k.plan.scope.unit == "ctrun@web.service");
   REQUIRE(k.plan.scope.properties.size() == 2);
   CHECK(k.plan.scope.properties[0].name == "MemoryMax");
   CHECK(k.plan.scope.properties[1].name == "CPUWeight");
   CHECK(plan::format_plan(k.plan).find("cgroups: {host: unified, path: <ctrun@web.service>, systemd: keep-unit, "
                                        "MemoryMax: 67108864, CPUWeight: 7}") != std::string::npos);
-  auto v1 = plan_on(cgroup::parse_host(kHybrid, ""), "systemd: {register: keep-unit}\n", "ctrun@web.service");
-  CHECK(v1.errors.find("systemd.register: keep-unit needs a cgroup v2 host") != std::string::npos);
+}
+
+TEST_CASE("plan: a scope on cgroup v1: systemd maps what it can, ctrun writes memsw and cpuset") {
+  auto h = cgroup::parse_host(kHybrid, "");
+  auto v1 = plan_on(h,
+                    "resources:\n  memory: {max: 64M, swap_max: 16M}\n  cpu: {weight: 50, max: 0.5, cpuset: \"1\"}\n"
+                    "  pids: {max: 20}\n  io: {weight: 200}\nsystemd: {register: scope}\n");
+  REQUIRE_MESSAGE(v1.ok, v1.errors);
+  CHECK(v1.plan.systemd_scope);
+  CHECK(v1.plan.cgroups.systemd_scope);
+  CHECK_FALSE(v1.plan.cgroups.v2);
+  std::vector<std::string> props, files;
+  for (const auto& p : v1.plan.scope.properties) props.push_back(p.name + "=" + std::to_string(p.t));
+  // no MemorySwapMax, no AllowedCPUs: systemd has no v1 form of them
+  CHECK(props == std::vector<std::string>{"MemoryMax=67108864", "CPUWeight=50", "CPUQuotaPerSecUSec=500000",
+                                          "TasksMax=21", "IOWeight=200", "TimeoutStopUSec=20000000"});
+  for (const auto& s : v1.plan.cgroups.settings) {
+    files.push_back((s.by_systemd ? "(systemd) " : "") + s.controller + ":" + s.files.front() + "=" + s.value);
+  }
+  CHECK(files == std::vector<std::string>{"(systemd) memory:memory.limit_in_bytes=67108864",
+                                          "memory:memory.memsw.limit_in_bytes=83886080",
+                                          "(systemd) cpu:cpu.shares=512", "(systemd) cpu:cpu.cfs_period_us=100000",
+                                          "(systemd) cpu:cpu.cfs_quota_us=50000", "cpuset:cpuset.cpus=1",
+                                          "(systemd) pids:pids.max=20", "(systemd) blkio:blkio.weight=1000"});
+  // the plan shows what ctrun writes itself beside the properties
+  CHECK(plan::format_plan(v1.plan).find("TimeoutStopUSec: 20000000, memory.memsw.limit_in_bytes: 83886080, cpuset.cpus: 1}") !=
+        std::string::npos);
+  // keep-unit alike; what v1 cannot express is still refused
+  auto k = plan_on(h, "resources:\n  memory: {max: 64M}\nsystemd: {register: keep-unit}\n", "ctrun@web.service");
+  REQUIRE_MESSAGE(k.ok, k.errors);
+  CHECK(k.plan.keep_unit);
+  REQUIRE(k.plan.cgroups.settings.size() == 1);
+  CHECK(k.plan.cgroups.settings[0].by_systemd);
+  REQUIRE(k.plan.scope.properties.size() == 1);
+  CHECK(k.plan.scope.properties[0].name == "MemoryMax");
+  auto high = plan_on(h, "resources:\n  memory: {high: 100M}\nsystemd: {register: scope}\n");
+  CHECK(high.errors.find("resources.memory.high: has no cgroup v1 equivalent") != std::string::npos);
+}
+
+TEST_CASE("a process's cgroups from /proc/self/cgroup") {
+  auto own = cgroup::own_cgroups(
+      "12:pids:/machine.slice/ctrun-web.scope\n"
+      "4:cpu,cpuacct:/machine.slice/ctrun-web.scope/supervisor\n"
+      "3:freezer:/\n"
+      "1:name=systemd:/machine.slice/ctrun-web.scope\n"
+      "0::/machine.slice/ctrun-web.scope/supervisor\n");
+  CHECK(own.size() == 6);
+  CHECK(own["pids"] == "/machine.slice/ctrun-web.scope");
+  CHECK(own["cpu"] == "/machine.slice/ctrun-web.scope/supervisor");
+  CHECK(own["cpuacct"] == own["cpu"]);
+  CHECK(own["freezer"] == "/");
+  CHECK(own["name=systemd"] == "/machine.slice/ctrun-web.scope");
+  CHECK(own[""] == "/machine.slice/ctrun-web.scope/supervisor");
+  CHECK(cgroup::own_cgroups("0::/\n").at("") == "/");
+  CHECK(cgroup::own_cgroups("garbage\n").empty());
 }
 
 TEST_CASE("plan: systemd.register: auto picks keep-unit, a scope, or the cgroup file system") {
@@ -266,10 +322,18 @@ TEST_CASE("plan: systemd.register: auto picks keep-unit, a scope, or the cgroup 
   REQUIRE(bare.ok);
   CHECK_FALSE(bare.plan.systemd_scope);
   CHECK_FALSE(bare.plan.keep_unit);
-  // On cgroup v1 ctrun writes its cgroups itself, whatever systemd runs.
-  auto v1 = plan_on(cgroup::parse_host(kHybrid, ""), "", "ctrun@web.service", true);
-  REQUIRE(v1.ok);
-  CHECK_FALSE(v1.plan.systemd_scope);
-  CHECK_FALSE(v1.plan.keep_unit);
-  CHECK_FALSE(v1.plan.cgroups.systemd_scope);
+  // The same on cgroup v1 hosts.
+  auto hybrid = cgroup::parse_host(kHybrid, "");
+  auto v1_service = plan_on(hybrid, "", "ctrun@web.service", true);
+  REQUIRE(v1_service.ok);
+  CHECK(v1_service.plan.keep_unit);
+  CHECK(v1_service.plan.cgroups.systemd_scope);
+  auto v1_bus = plan_on(hybrid, "", "", true);
+  REQUIRE(v1_bus.ok);
+  CHECK(v1_bus.plan.systemd_scope);
+  auto v1_bare = plan_on(hybrid, "");  // this machine: no systemd
+  REQUIRE(v1_bare.ok);
+  CHECK_FALSE(v1_bare.plan.systemd_scope);
+  CHECK_FALSE(v1_bare.plan.keep_unit);
+  CHECK_FALSE(v1_bare.plan.cgroups.systemd_scope);
 }
