@@ -229,11 +229,15 @@ int check_manifest(const plan::LaunchPlan& p, bool as_json) {
       continue;
     }
     // v1: the file itself (memory.memsw.* only with swap accounting, say),
-    // at the hierarchy's root, where every file of the controller is.
+    // at the hierarchy's root. Two are never shown there: pids.max (the
+    // controller is the proof) and BFQ's weight (its statistics are).
     if (!p.cgroups.v2) {
       std::string root = cg.v1.at(s.controller);
-      bool any = std::any_of(s.files.begin(), s.files.end(),
-                             [&](const std::string& f) { return access((root + "/" + f).c_str(), F_OK) == 0; });
+      auto at_root = [&](const std::string& f) {
+        std::string proof = f == "pids.max" ? "cgroup.procs" : f == "blkio.bfq.weight" ? "blkio.bfq.io_service_bytes" : f;
+        return access((root + "/" + proof).c_str(), F_OK) == 0;
+      };
+      bool any = std::any_of(s.files.begin(), s.files.end(), at_root);
       if (!any) problems.emplace_back(s.key, "this host's " + s.controller + " cgroups have no " + s.files.front());
     }
   }

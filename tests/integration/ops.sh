@@ -266,6 +266,14 @@ if [ -d /sys/fs/cgroup/memory ]; then
   OUT=$("$CTRUN" check "$WORK/ckm.yaml" --set network.mode=none --set network.parent= \
         --set resources.memory.max=64M --set resources.memory.swap_max=0 2>/dev/null)
   expect_out "$want"
+  # pids.max and BFQ's weight are never in a hierarchy's root: not a reason
+  # to say no (the run itself writes them below it).
+  OUT=$("$CTRUN" check "$WORK/ckm.yaml" --set network.mode=none --set network.parent= --set resources.pids.max=20 2>/dev/null)
+  expect_out "ckm can run on this host"
+  want="resources.io.weight: this host's blkio cgroups have no blkio.weight"
+  [ -e /sys/fs/cgroup/blkio/blkio.weight ] || [ -e /sys/fs/cgroup/blkio/blkio.bfq.io_service_bytes ] && want="ckm can run on this host"
+  OUT=$("$CTRUN" check "$WORK/ckm.yaml" --set network.mode=none --set network.parent= --set resources.io.weight=300 2>/dev/null)
+  expect_out "$want"
 fi
 no_leaks check
 no_leaks ckm
