@@ -539,14 +539,17 @@ void Cgroups::destroy() {
   // frozen first, so that nothing forks away between the list and the kill.
   std::vector<pid_t> left;
   std::vector<std::vector<std::string>> trees;  // each payload's subtree
+  // (In a unit of systemd's, its own cgroup holds ctrun, not the container,
+  // until ctrun has moved to supervisor/: only payload/ is looked at.)
   for (const auto& d : dirs_) {
     trees.push_back(subtree(d.payload));
-    trees.back().push_back(d.path);
+    if (d.owned) trees.back().push_back(d.path);
     for (const auto& dir : trees.back()) {
       auto ps = procs(dir);
       left.insert(left.end(), ps.begin(), ps.end());
     }
   }
+  std::erase(left, getpid());
   if (!left.empty()) {
     bool killed = false;
     for (const auto& d : dirs_) {
@@ -562,7 +565,9 @@ void Cgroups::destroy() {
       if (!freezer.empty()) write_file(freezer + "/freezer.state", "FROZEN");
       for (const auto& tree : trees) {
         for (const auto& dir : tree) {
-          for (pid_t p : procs(dir)) kill(p, SIGKILL);
+          for (pid_t p : procs(dir)) {
+            if (p != getpid()) kill(p, SIGKILL);
+          }
         }
       }
       if (!freezer.empty()) write_file(freezer + "/freezer.state", "THAWED");

@@ -320,17 +320,25 @@ state::State describe(const plan::LaunchPlan& p, pid_t init, const cgroup::Cgrou
 // came from and stops it, so that the scope is gone, cgroup and all, when
 // ctrun exits (systemd collects an empty scope by itself too, but later).
 // On cgroup v1 systemd moved ctrun in every hierarchy it manages: ctrun
-// goes back in each (its own thread by "0" in tasks, as it came).
+// goes back in each (its own thread by "0" in tasks, as it came), the
+// hierarchies whose emptiness systemd watches last (name=systemd, then
+// cgroup2): once the scope is empty there systemd removes its cgroups
+// everywhere, and one that ctrun were still in would stay behind.
 class ScopeGuard {
  public:
   bool start(const plan::LaunchPlan& p, Failure& f) {
     const auto& host = p.cgroup_host;
+    std::string systemd_v1, unified;
     for (const auto& [name, path] : cgroup::own_cgroups(cgroup::read_text("/proc/self/cgroup"))) {
-      if (name.empty() && !host.unified.empty()) origins_.push_back(host.unified + path + "/cgroup.procs");
+      if (name.empty() && !host.unified.empty()) unified = host.unified + path + "/cgroup.procs";
       if (!name.empty() && host.has_v1(name)) {
         std::string file = host.v1.at(name) + path + "/tasks";
-        if (std::find(origins_.begin(), origins_.end(), file) == origins_.end()) origins_.push_back(file);
+        if (name == "name=systemd") systemd_v1 = file;
+        else if (std::find(origins_.begin(), origins_.end(), file) == origins_.end()) origins_.push_back(file);
       }
+    }
+    for (auto* last : {&systemd_v1, &unified}) {
+      if (!last->empty()) origins_.push_back(*last);
     }
     systemd::ScopeRequest r = p.scope;
     r.pid = getpid();

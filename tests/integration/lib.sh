@@ -86,7 +86,8 @@ no_leaks() {
   [ "$n" -ne 0 ] && bad "$n container processes left running"
   [ "$(ls /sys/class/net | sort | tr '\n' ' ')" != "$NETS_BEFORE" ] && bad "network interfaces changed"
   n=$(ls -d /sys/fs/cgroup/*/*.slice/ctrun-"$name".scope /sys/fs/cgroup/*.slice/ctrun-"$name".scope 2>/dev/null | wc -l)
-  [ "$n" -ne 0 ] && bad "$n cgroups of $name left"
+  [ "$n" -ne 0 ] && bad "$n cgroups of $name left: $(ls -d /sys/fs/cgroup/*/*.slice/ctrun-"$name".scope \
+    /sys/fs/cgroup/*.slice/ctrun-"$name".scope 2>/dev/null | tr '\n' ' ')"
   ok
 }
 
@@ -96,7 +97,7 @@ no_leaks() {
 wait_collected() {
   [ "$(cat /proc/1/comm)" = systemd ] || return 0
   for _ in $(seq 100); do
-    ls -d /sys/fs/cgroup/*.slice/ctrun-"$1".scope >/dev/null 2>&1 || return 0
+    ls -d /sys/fs/cgroup/*.slice/ctrun-"$1".scope /sys/fs/cgroup/*/*.slice/ctrun-"$1".scope >/dev/null 2>&1 || return 0
     sleep 0.05
   done
 }

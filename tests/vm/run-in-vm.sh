@@ -1,11 +1,15 @@
 #!/bin/bash
-# Runs in the test VM (cgroup v2, systemd as PID 1) as a systemd unit: every
+# Runs in the test VM (systemd as PID 1, cgroup v2 or v1) as a systemd unit: every
 # integration script against the ctrun build on the /ctrun disk, results to
 # /ctrun/results.log, ending with one "N passed, N failed" line for them all.
 cd /ctrun || exit 1
 # Everything to the results file and, for whoever watches the VM, the console.
 exec > >(tee /ctrun/results.log > /dev/console) 2>&1
-echo "vm: kernel $(uname -r), /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup), controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+  echo "vm: kernel $(uname -r), cgroup v2, controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+else
+  echo "vm: kernel $(uname -r), cgroup v1 hierarchies: $(cd /sys/fs/cgroup && echo *)"
+fi
 echo "vm: PID 1 is $(cat /proc/1/comm), system $(systemctl is-system-running)"
 pass=0 fail=0
 for t in /ctrun/integration/[a-z]*.sh; do

@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# The integration tests on cgroup v2 with systemd as PID 1: boots a Debian
-# VM under qemu (TCG: this machine has no usable KVM) with the build on a
-# second disk, runs every integration script inside, brings the results
-# back, and ends with their "N passed, N failed".
-#   run.sh CTRUN BUILD_DIR   (env: CTRUN_CACHE=/var/cache/ctrun, VM_TIMEOUT=1500, VM_ONLY)
+# The integration tests with systemd as PID 1: boots a Debian VM under qemu
+# (TCG: this machine has no usable KVM) with the build on a second disk,
+# runs every integration script inside, brings the results back, and ends
+# with their "N passed, N failed".
+#   run.sh CTRUN BUILD_DIR   (env: CTRUN_CACHE=/var/cache/ctrun, VM_TIMEOUT=1500, VM_ONLY,
+#                             VM_CGROUP=unified|hybrid|legacy)
+# VM_CGROUP picks the cgroup mode systemd boots the VM in: unified (cgroup
+# v2, the default), hybrid (v1 controllers and a cgroup2 for systemd, like
+# this machine but with systemd) or legacy (v1 only).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+case ${VM_CGROUP:-unified} in
+  unified) cgroup_args="systemd.unified_cgroup_hierarchy=1" ;;
+  hybrid) cgroup_args="systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=0" ;;
+  legacy) cgroup_args="systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=1" ;;
+  *) echo "vm: VM_CGROUP must be unified, hybrid or legacy, not ${VM_CGROUP}" >&2; exit 2 ;;
+esac
 ctrun=$1 build=$2
 cache=${CTRUN_CACHE:-/var/cache/ctrun}
 need=()
@@ -44,7 +54,7 @@ timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -sm
   -kernel "$cache/vm/vmlinuz" -initrd "$cache/vm/initrd.img" \
   -drive "file=$cache/vm/root.ext4,format=raw,if=virtio,snapshot=on" \
   -drive "file=$work/data.ext4,format=raw,if=virtio" \
-  -append "root=LABEL=root rw console=ttyS0 quiet systemd.unified_cgroup_hierarchy=1 panic=-1" \
+  -append "root=LABEL=root rw console=ttyS0 quiet $cgroup_args panic=-1" \
   > "$work/console.log" 2>&1 || echo "vm: qemu ended with status $?"
 echo "vm: $(( $(date +%s) - start )) s in the VM"
 if ! debugfs -R "cat /results.log" "$work/data.ext4" > "$work/results.log" 2>/dev/null || [ ! -s "$work/results.log" ]; then
