@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -79,22 +80,61 @@ Container find(const std::string& dir, const std::string& name, std::string& err
 }
 
 
-// The container's cgroup2 payload directory, if it has one.
-std::string unified_payload(const state::State& s) {
+Freezer freezer_of(const state::State& s) {
   for (const auto& c : s.cgroups) {
-    if (c.controller.empty()) return c.payload;
+    if (c.controller.empty()) return {c.payload, false};
+  }
+  for (const auto& c : s.cgroups) {
+    if (c.controller == "freezer") return {c.payload, true};
   }
   return {};
 }
 
 bool is_frozen(const state::State& s) {
-  std::string p = unified_payload(s);
-  return !p.empty() && cgroup::read_text(p + "/cgroup.events").find("frozen 1") != std::string::npos;
+  Freezer f = freezer_of(s);
+  if (f.dir.empty()) return false;
+  if (f.v1) return cgroup::read_text(f.dir + "/freezer.state") == "FROZEN\n";
+  return cgroup::read_text(f.dir + "/cgroup.events").find("frozen 1") != std::string::npos;
 }
 
-// Writes cgroup.freeze and waits for cgroup.events to say so: the kernel
-// marks the file changed (POLLPRI) when the state settles.
-bool set_frozen(const std::string& payload, bool frozen, std::string& error) {
+namespace {
+
+int ms_since(const timespec& start) {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<int>((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+}
+
+// v1: FROZEN or THAWED into freezer.state, which reads FREEZING until every
+// task has stopped. v1 has no notification of that: the state is read again
+// after 1, 2, 4 ... 64 ms (reading it is what makes the kernel look).
+bool set_frozen_v1(const std::string& dir, bool frozen, std::string& error) {
+  const std::string file = dir + "/freezer.state", want = frozen ? "FROZEN" : "THAWED";
+  UniqueFd ctl(open(file.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!ctl || write(ctl.get(), want.data(), want.size()) < 0) {
+    error = "cannot write " + file + ": " + std::strerror(errno);
+    return false;
+  }
+  timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (long wait_ms = 1;; wait_ms = std::min(wait_ms * 2, 64L)) {
+    if (cgroup::read_text(file) == want + "\n") return true;
+    if (ms_since(start) >= 10000) {
+      error = std::string("the kernel did not report the container ") + (frozen ? "frozen" : "thawed") + " within 10 s";
+      return false;
+    }
+    timespec t{0, wait_ms * 1000000};
+    nanosleep(&t, nullptr);
+  }
+}
+
+}  // namespace
+
+// cgroup2: writes cgroup.freeze and waits for cgroup.events to say so: the
+// kernel marks the file changed (POLLPRI) when the state settles.
+bool set_frozen(const Freezer& f, bool frozen, std::string& error) {
+  if (f.v1) return set_frozen_v1(f.dir, frozen, error);
+  const std::string& payload = f.dir;
   UniqueFd events(open((payload + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
   UniqueFd ctl(open((payload + "/cgroup.freeze").c_str(), O_WRONLY | O_CLOEXEC));
   if (!events || !ctl || write(ctl.get(), frozen ? "1" : "0", 1) != 1) {
@@ -108,9 +148,7 @@ bool set_frozen(const std::string& payload, bool frozen, std::string& error) {
     char buf[512];
     ssize_t n = pread(events.get(), buf, sizeof buf - 1, 0);
     if (n > 0 && std::string(buf, static_cast<size_t>(n)).find(want) != std::string::npos) return true;
-    timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int left = 10000 - static_cast<int>((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+    int left = 10000 - ms_since(start);
     pollfd p{events.get(), POLLPRI, 0};
     if (left <= 0 || poll(&p, 1, left) == 0) {
       error = std::string("the kernel did not report the container ") + (frozen ? "frozen" : "thawed") + " within 10 s";

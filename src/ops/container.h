@@ -40,11 +40,18 @@ Container find(const std::string& dir, const std::string& name, std::string& err
 // 125 (ctrun will not `verb` it) when its state does not match.
 int find_running(const std::string& dir, const std::string& name, const char* verb, Container& out);
 
-// The container's cgroup2 payload directory, if it has one.
-std::string unified_payload(const state::State& s);
+// Where the container is frozen: its cgroup2 payload (cgroup.freeze; on
+// hybrid hosts too), else its v1 freezer cgroup (legacy hosts); dir is
+// empty when it has neither.
+struct Freezer {
+  std::string dir;
+  bool v1 = false;
+};
+Freezer freezer_of(const state::State& s);
 bool is_frozen(const state::State& s);
-// Writes cgroup.freeze and waits (10 s at most) for cgroup.events to say so.
-bool set_frozen(const std::string& payload, bool frozen, std::string& error);
+// Freezes or thaws and waits (10 s at most) for the kernel to say so:
+// cgroup.events (cgroup2), freezer.state (v1).
+bool set_frozen(const Freezer& f, bool frozen, std::string& error);
 // Prints the refusal for a caller that is not root.
 bool must_be_root();
 // Waits until pidfd's process has exited, timeout_ms at most.

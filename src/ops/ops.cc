@@ -258,7 +258,7 @@ int stop(const std::string& dir, const std::string& name, std::optional<uint64_t
   // A frozen container cannot act on its stop signal: thawed first.
   if (is_frozen(c.s)) {
     std::string why;
-    if (!set_frozen(unified_payload(c.s), false, why)) return fail("thaw " + name + ": " + why);
+    if (!set_frozen(freezer_of(c.s), false, why)) return fail("thaw " + name + ": " + why);
   }
   if (c.s.keep_unit && !c.s.unit.empty()) {
     // ctrun is the service: stopping the unit (no Restart= then), not
@@ -308,13 +308,13 @@ int kill(const std::string& dir, const std::string& name, const std::string& sig
       if (fd && write(fd.get(), "1", 1) == 1) return 0;
     }
   }
-  // Frozen meanwhile (cgroup2), so that nothing forks away between the list
-  // and the signals; thawed after, unless it was frozen before.
-  std::string payload = unified_payload(c.s);
+  // Frozen meanwhile, so that nothing forks away between the list and the
+  // signals; thawed after, unless it was frozen before.
+  Freezer freezer = freezer_of(c.s);
   bool was_frozen = is_frozen(c.s), froze = false;
-  if (!payload.empty() && !was_frozen) {
+  if (!freezer.dir.empty() && !was_frozen) {
     std::string why;
-    froze = set_frozen(payload, true, why);
+    froze = set_frozen(freezer, true, why);
   }
   std::set<pid_t> pids;
   for (const auto& cg : c.s.cgroups) {
@@ -333,7 +333,7 @@ int kill(const std::string& dir, const std::string& name, const std::string& sig
   }
   if (froze) {
     std::string why;
-    if (!set_frozen(payload, false, why)) return fail("thaw " + name + ": " + why);
+    if (!set_frozen(freezer, false, why)) return fail("thaw " + name + ": " + why);
   }
   return 0;
 }
@@ -345,10 +345,12 @@ namespace ctrun::ops {
 int freeze(const std::string& dir, const std::string& name, bool frozen) {
   Container c;
   if (int rc = find_running(dir, name, "touch", c); rc != 0) return rc;
-  std::string payload = unified_payload(c.s);
-  if (payload.empty()) return fail(std::string(frozen ? "freeze " : "thaw ") + name + ": it has no cgroup2 directory");
+  Freezer freezer = freezer_of(c.s);
+  if (freezer.dir.empty()) {
+    return fail(std::string(frozen ? "freeze " : "thaw ") + name + ": it has neither a cgroup2 nor a v1 freezer cgroup");
+  }
   std::string error;
-  if (!set_frozen(payload, frozen, error)) return fail(std::string(frozen ? "freeze " : "thaw ") + name + ": " + error);
+  if (!set_frozen(freezer, frozen, error)) return fail(std::string(frozen ? "freeze " : "thaw ") + name + ": " + error);
   return 0;
 }
 

@@ -169,6 +169,18 @@ RC=$?
 expect_rc 0
 a=$(cat "$WORK/w/tick"); sleep 0.3; b=$(cat "$WORK/w/tick")
 check "frozen: no tick in 0.3 s ($a -> $b)" test "$a" = "$b"
+# By cgroup2's cgroup.freeze where the container has a cgroup2 directory
+# (unified and hybrid hosts), else by the v1 freezer (legacy hosts).
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+  OUT=$(grep frozen /sys/fs/cgroup/machine.slice/ctrun-op1.scope/payload/cgroup.events)
+  expect_out "frozen 1"
+elif [ -d /sys/fs/cgroup/unified ]; then
+  OUT=$(grep frozen /sys/fs/cgroup/unified/machine.slice/ctrun-op1.scope/payload/cgroup.events)
+  expect_out "frozen 1"
+else
+  OUT=$(cat /sys/fs/cgroup/freezer/machine.slice/ctrun-op1.scope/payload/freezer.state)
+  expect_out "FROZEN"
+fi
 OUT=$("$CTRUN" list | ours | awk '{print $1, $2}')
 expect_out "NAME STATE
 op1 frozen"
