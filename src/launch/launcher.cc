@@ -619,9 +619,31 @@ int launch(const plan::LaunchPlan& p) {
 
 namespace {
 
+// init.link_journal, the host's side (the plan has checked what it found):
+// host makes /var/log/journal/ID on the host, which the child binds into
+// the guest; guest links it to the guest's directory. Both stay when the
+// container ends, as with systemd-nspawn: the journal outlives it, and
+// `journalctl -m` on the host reads it.
+bool link_journal(const plan::BootPlan& b, Failure& f) {
+  using J = plan::BootPlan::Journal;
+  if (b.journal == J::host) {
+    if (mkdir(b.journal_host.c_str(), 0755) < 0 && errno != EEXIST) {
+      f = {"create " + b.journal_host, errno, "init.link_journal", {}};
+      return false;
+    }
+  } else if (b.journal == J::guest) {
+    if (symlink(b.journal_guest.c_str(), b.journal_host.c_str()) < 0 && errno != EEXIST) {
+      f = {"link " + b.journal_host + " to " + b.journal_guest, errno, "init.link_journal", {}};
+      return false;
+    }
+  }
+  return true;
+}
+
 // One life of the container, from clone to the last clean-up.
 int run_once(const plan::LaunchPlan& p, bool& reboot) {
   Failure f;
+  if (!link_journal(p.boot, f)) return report(f), kFailed;
 
   std::vector<UniqueFd> join_fds;
   if (!open_joins(p, join_fds, f)) return report(f), kFailed;

@@ -184,7 +184,32 @@ void read_guest_facts(const manifest::Manifest& m, HostFacts& host) {
   std::string id = read_in_root(root, "/etc/machine-id");
   while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
   g.machine_id = parse_id128(id);
+  // The journal directories for that ID (or init.machine_id's).
+  std::optional<Id128> journal_id = g.machine_id;
+  if (!journal_id || is_null(*journal_id)) journal_id = parse_id128(m.init.machine_id);
+  if (int d = open_in_root(root, "/var/log/journal", O_RDONLY | O_DIRECTORY); d >= 0) {
+    g.guest_journal = true;
+    close(d);
+  }
   close(root);
+  struct stat st;
+  g.host_journal = stat("/var/log/journal", &st) == 0 && S_ISDIR(st.st_mode);
+  if (journal_id && !is_null(*journal_id)) {
+    std::string hex = format_uuid(*journal_id);
+    std::erase(hex, '-');
+    std::string entry = "/var/log/journal/" + hex;
+    if (lstat(entry.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) {
+        g.journal_entry = "dir";
+      } else if (S_ISLNK(st.st_mode)) {
+        char target[4096];
+        ssize_t n = readlink(entry.c_str(), target, sizeof target - 1);
+        g.journal_entry = "link " + std::string(target, n > 0 ? static_cast<size_t>(n) : 0);
+      } else {
+        g.journal_entry = "other";
+      }
+    }
+  }
   // The host's identity, for $container_host_*.
   std::string os = cgroup::read_text("/etc/os-release");
   if (os.empty()) os = cgroup::read_text("/usr/lib/os-release");

@@ -474,6 +474,57 @@ void add_run_host(const HostFacts& host, const LaunchPlan& p, std::vector<MountS
 
 }  // namespace
 
+// init.link_journal, as systemd-nspawn's --link-journal: host binds the
+// host's /var/log/journal/ID into the guest, guest links it from the host to
+// the guest's; the try- forms and auto link nothing where that cannot be
+// done, host and guest are errors there. auto binds the host's directory
+// when one exists (so that a guest linked with host once stays linked).
+static void resolve_link_journal(const Manifest& m, const SourceMap& locs, const HostFacts& host, LaunchPlan& p,
+                          Diagnostics& diags) {
+  using LJ = manifest::LinkJournal;
+  using J = BootPlan::Journal;
+  BootPlan& b = p.boot;
+  const GuestFacts& g = host.guest;
+  LJ want = m.init.link_journal;
+  if (want == LJ::no) return;
+  bool strict = want == LJ::host || want == LJ::guest;
+  std::string id = b.uuid;
+  std::erase(id, '-');
+  std::string entry_path = "/var/log/journal/" + id;
+  auto refuse = [&](const std::string& why) {
+    if (strict) diags.error(locs.at("init.link_journal"), "init.link_journal", why);
+  };
+  if (b.uuid_source == "random") {
+    if (strict) refuse("needs a fixed machine ID: the rootfs has no /etc/machine-id and init.machine_id is not set");
+    return;
+  }
+  if (want == LJ::auto_) {
+    if (g.journal_entry == "dir") want = LJ::host;
+    else return;
+  }
+  if (!g.host_journal) return refuse("the host has no /var/log/journal (no persistent journal)");
+  b.journal_host = entry_path;
+  b.journal_guest = p.root.path + entry_path;
+  if (want == LJ::host || want == LJ::try_host) {
+    if (g.journal_entry.rfind("link ", 0) == 0) {
+      return refuse(entry_path + " on the host is a symbolic link (linked with guest before)");
+    }
+    if (g.journal_entry == "other") return refuse(entry_path + " on the host is not a directory");
+    b.journal = J::host;
+    return;
+  }
+  if (p.root.kind != RootPlan::Kind::bind) return refuse("guest needs the guest's own tree: the rootfs is ephemeral");
+  if (p.root.readonly) return refuse("guest needs a writable rootfs (rootfs.readonly is true)");
+  if (!g.guest_journal) return refuse("the rootfs has no /var/log/journal (no persistent journal)");
+  if (g.journal_entry == "dir" || g.journal_entry == "other") {
+    return refuse(entry_path + " exists on the host and is not a link to the guest's");
+  }
+  if (!g.journal_entry.empty() && g.journal_entry != "link " + b.journal_guest) {
+    return refuse(entry_path + " on the host links elsewhere (" + g.journal_entry.substr(5) + ")");
+  }
+  b.journal = J::guest;
+}
+
 // The container's cgroups: always (the device allowlist, the OOM count and
 // a clean end need them), with the limits in the host's dialect.
 void add_cgroups(const Manifest& m, const SourceMap& locs, const HostFacts& host, LaunchPlan& p, Diagnostics& diags) {
@@ -701,6 +752,7 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
     p.root.path = m.rootfs.path;
   }
   p.root.readonly = m.rootfs.readonly;
+  if (p.boot.enabled) resolve_link_journal(m, locs, host, p, diags);
 
   // Order: the root's own content, the API filesystems, the user's mounts
   // (which may cover /run or add to /dev), then the masks last so that no
@@ -745,6 +797,20 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   run.api = true;
   p.mounts.push_back(run);
   add_run_host(host, p, p.mounts);
+  if (p.boot.journal == BootPlan::Journal::host) {
+    // The host's directory, bound where the guest's journald writes.
+    MountStep j = step(MountStep::Kind::bind, p.boot.journal_host);
+    j.source = p.boot.journal_host;
+    j.attrs = kNoSuidDevExec;
+    j.key = "init.link_journal";
+    p.mounts.push_back(j);
+  } else if (p.boot.journal == BootPlan::Journal::guest) {
+    // The guest's own, which the host's link points to.
+    MountStep j = step(MountStep::Kind::mkdir, p.boot.journal_host);
+    j.mode = 0755;
+    j.key = "init.link_journal";
+    p.mounts.push_back(j);
+  }
   add_user_mounts(m, p.mounts, locs, diags);
   add_network_files(m, p);
   add_protection(p, p.mounts);
@@ -912,6 +978,9 @@ std::string format_plan(const LaunchPlan& p) {
          ", cgroup: " + kCg[static_cast<int>(p.boot.cgroup)] +
          (p.boot.cgroup_why.empty() ? "" : " (" + p.boot.cgroup_why + ")") +
          ", reboot: " + (p.boot.reboot_in_process ? "boot again" : "exit 133") +
+         (p.boot.journal == BootPlan::Journal::host    ? ", journal: host's " + p.boot.journal_host
+          : p.boot.journal == BootPlan::Journal::guest ? ", journal: " + p.boot.journal_host + " -> " + p.boot.journal_guest
+                                                        : "") +
          (p.boot.init_problem.empty() ? "" : ", problem: " + p.boot.init_problem) + "}");
   }
   line("exec:");

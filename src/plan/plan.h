@@ -31,6 +31,13 @@ struct GuestFacts {
   int init_status = 0;
   int systemd_version = 0;          // from libsystemd-shared-N.so; 0: no systemd found
   std::optional<Id128> machine_id;  // the rootfs's /etc/machine-id, when it holds one
+  // init.link_journal, for the container's machine ID (the rootfs's, else
+  // init.machine_id): the host's /var/log/journal/ID as found ("", "dir",
+  // "link TARGET" or "other"), and whether the host and the rootfs have a
+  // /var/log/journal directory (persistent journals).
+  std::string journal_entry;
+  bool host_journal = false;
+  bool guest_journal = false;
   // ID, VERSION_ID, BUILD_ID, VARIANT_ID of the host's os-release, for
   // $container_host_id and friends.
   std::vector<std::pair<std::string, std::string>> host_os;
@@ -203,6 +210,14 @@ struct BootPlan {
   std::string uuid_source;  // rootfs, init.machine_id or random
   std::string init_problem; // the init cannot be run: ctrun exits init_status before creating anything
   int init_status = 0;
+  // init.link_journal, resolved: the guest's journal directory for its
+  // machine ID is the host's (bound in) or the guest's (linked from the
+  // host), as systemd-nspawn does it, so that journalctl -m on the host
+  // reads it; journal_host is /var/log/journal/ID on the host, journal_guest
+  // the guest's directory as the host sees it (the link's target).
+  enum class Journal { none, host, guest };
+  Journal journal = Journal::none;
+  std::string journal_host, journal_guest;
   // A reboot of the guest boots it again in this ctrun; under a systemd
   // unit ctrun exits 133 instead and the unit restarts it
   // (RestartForceExitStatus=133).

@@ -487,6 +487,57 @@ else
   echo "SKIP unit-reboot: needs systemd as PID 1 and no installed ctrun (the VM stage; not counted)"
 fi
 
+begin link-journal
+# init.link_journal: host binds the host's /var/log/journal/ID into the
+# guest, whose journald writes there; guest links the host's path to the
+# guest's own directory (a tree of its own: an overlay the test mounts).
+# Both stay after the container, as with systemd-nspawn; the test removes
+# them. Refused: guest on an ephemeral rootfs, host where it was linked
+# with guest.
+JID=${UUID//-/}
+J=/var/log/journal/$JID
+if [ -d /var/log/journal ] && [ ! -e "$J" ] && [ ! -L "$J" ]; then
+  start bt --set init.link_journal=host || true
+  up
+  OUT=$(inside findmnt -n -o TARGET "$J")
+  expect_out "$J"
+  inside journalctl --flush 2>/dev/null
+  check "the guest's journal is in the host's $J" sh -c "ls $J | grep -q 'system.*journal'"
+  inside systemctl poweroff 2>/dev/null
+  ended bt
+  expect_rc 0
+  check "$J stays after the container (a directory)" test -d "$J"
+  no_leaks bt
+  # A guest-linked path is not the host's to bind.
+  rm -rf "$J"
+  ln -s /nowhere "$J"
+  ct "$M" --set init.link_journal=host
+  expect_rc 125
+  expect_err "init.link_journal: $J on the host is a symbolic link \(linked with guest before\)"
+  rm -f "$J"
+  ct "$M" --set init.link_journal=guest
+  expect_rc 125
+  expect_err "init.link_journal: guest needs the guest's own tree: the rootfs is ephemeral"
+  no_leaks bt
+  # guest, on a tree of its own
+  mkdir -p "$WORK/jup" "$WORK/jwork" "$WORK/jroot"
+  mount -t overlay overlay -o "lowerdir=$DEB,upperdir=$WORK/jup,workdir=$WORK/jwork" "$WORK/jroot"
+  start bt --set rootfs.path="$WORK/jroot" --set rootfs.ephemeral=false --set init.link_journal=guest || true
+  up
+  OUT=$(readlink "$J")
+  expect_out "$WORK/jroot$J"
+  inside journalctl --flush 2>/dev/null
+  check "the guest's journal is in its own tree, linked from the host" sh -c "ls $J/ | grep -q 'system.*journal'"
+  inside systemctl poweroff 2>/dev/null
+  ended bt
+  expect_rc 0
+  rm -f "$J"
+  umount "$WORK/jroot"
+  no_leaks bt
+else
+  echo "SKIP link-journal: no /var/log/journal here, or $J exists already (not ours; not counted)"
+fi
+
 begin missing-init
 # 127 (126: not executable) before anything is created.
 ct "$M" -- /sbin/no-such-init

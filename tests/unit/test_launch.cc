@@ -461,6 +461,71 @@ TEST_CASE("boot plan: the UUID from the rootfs's machine id, else init.machine_i
   CHECK(app.plan.mounts[target_index(app.plan, "/run/systemd/container", plan::MountStep::Kind::file)].data == "ctrun\n");
 }
 
+TEST_CASE("boot plan: init.link_journal, as systemd-nspawn links journals") {
+  using J = plan::BootPlan::Journal;
+  const std::string id = "fedcba9876543210fedcba9876543210", host_dir = "/var/log/journal/" + id;
+  auto h = boot_host(kUnifiedHost);
+  h.guest.machine_id = parse_id128(id);
+  h.guest.host_journal = true;
+  h.guest.guest_journal = true;
+  // (more: the rootfs's further keys)
+  auto with = [&](const std::string& mode, const std::string& more = "") {
+    std::string t = boot_text("init: {link_journal: " + mode + "}\n");
+    t.replace(t.find("{path: /m/deb}"), 14, "{path: /m/deb" + more + "}");
+    return make_plan(t, h);
+  };
+  // host: the host's directory bound at the same path in the guest
+  auto host = with("host");
+  REQUIRE_MESSAGE(host.ok, host.errors);
+  CHECK(host.plan.boot.journal == J::host);
+  CHECK(host.plan.boot.journal_host == host_dir);
+  const auto& bind = host.plan.mounts[target_index(host.plan, host_dir, plan::MountStep::Kind::bind)];
+  CHECK(bind.source == host_dir);
+  CHECK(bind.key == "init.link_journal");
+  CHECK(plan::format_plan(host.plan).find("journal: host's " + host_dir) != std::string::npos);
+  // guest: the guest's own directory, linked from the host
+  auto guest = with("guest");
+  REQUIRE_MESSAGE(guest.ok, guest.errors);
+  CHECK(guest.plan.boot.journal == J::guest);
+  CHECK(guest.plan.boot.journal_guest == "/m/deb" + host_dir);
+  CHECK(guest.plan.mounts[target_index(guest.plan, host_dir, plan::MountStep::Kind::mkdir)].key == "init.link_journal");
+  // (linked before, to this guest: fine)
+  h.guest.journal_entry = "link /m/deb" + host_dir;
+  CHECK(with("guest").plan.boot.journal == J::guest);
+  // auto: bound when the host's directory exists, else nothing; no: nothing
+  CHECK(with("auto").plan.boot.journal == J::none);
+  h.guest.journal_entry = "dir";
+  CHECK(with("auto").plan.boot.journal == J::host);
+  CHECK(with("no").plan.boot.journal == J::none);
+  CHECK(make_plan(boot_text(), h).plan.boot.journal == J::host);  // auto is the default
+  // What cannot be done: an error at the key for host and guest, nothing for try-*.
+  auto refused = [&](const std::string& mode, const std::string& more = "") {
+    auto strict = with(mode, more);
+    auto lenient = with("try-" + mode, more);
+    CHECK(lenient.ok);
+    CHECK(lenient.plan.boot.journal == J::none);
+    return strict.errors;
+  };
+  CHECK(refused("guest") == "t.yaml:6:8: init.link_journal: " + host_dir + " exists on the host and is not a link to the guest's\n");
+  h.guest.journal_entry = "link /elsewhere";
+  CHECK(refused("guest") == "t.yaml:6:8: init.link_journal: " + host_dir + " on the host links elsewhere (/elsewhere)\n");
+  CHECK(refused("host") == "t.yaml:6:8: init.link_journal: " + host_dir + " on the host is a symbolic link (linked with guest before)\n");
+  h.guest.journal_entry = "other";
+  CHECK(refused("host") == "t.yaml:6:8: init.link_journal: " + host_dir + " on the host is not a directory\n");
+  h.guest.journal_entry.clear();
+  CHECK(refused("guest", ", ephemeral: true").find("the rootfs is ephemeral") != std::string::npos);
+  CHECK(refused("guest", ", readonly: true").find("rootfs.readonly is true") != std::string::npos);
+  h.guest.guest_journal = false;
+  CHECK(refused("guest").find("the rootfs has no /var/log/journal") != std::string::npos);
+  CHECK(with("host").plan.boot.journal == J::host);  // host mode makes the guest's path itself
+  h.guest.host_journal = false;
+  CHECK(refused("host") == "t.yaml:6:8: init.link_journal: the host has no /var/log/journal (no persistent journal)\n");
+  h.guest.host_journal = true;
+  h.guest.machine_id.reset();
+  CHECK(refused("host").find("needs a fixed machine ID") != std::string::npos);
+  CHECK(with("auto").plan.boot.journal == J::none);
+}
+
 TEST_CASE("boot plan: init.cgroup against the host and the guest's systemd") {
   CHECK(cgroup_mode(make_plan(boot_text(), boot_host(kUnifiedHost))) == "unified");
   CHECK(cgroup_mode(make_plan(boot_text(), boot_host(kHybridHost, 252))) == "hybrid");
