@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "cgroup/driver.h"
 #include "manifest/yaml_tree.h"
 #include "plan/plan.h"
 #include "seccomp/cache.h"
@@ -54,14 +55,15 @@ HostFacts read_host_facts() {
   // Started by systemd as a service (ExecStart=ctrun ...): the unit, when
   // ctrun is the only process in its cgroup (a shell wrapping ctrun, or a
   // test runner's many containers, would share it).
-  if (std::getenv("INVOCATION_ID") && !h.cgroups.unified.empty()) {
-    std::string own;
-    std::istringstream lines(cgroup::read_text("/proc/self/cgroup"));
-    for (std::string l; std::getline(lines, l);) {
-      if (l.rfind("0::", 0) == 0) own = l.substr(3);
-    }
+  // (The unit's cgroup: cgroup2's, or on legacy hosts name=systemd's.)
+  std::string tree = !h.cgroups.unified.empty() ? h.cgroups.unified
+                     : h.cgroups.has_v1("name=systemd") ? h.cgroups.v1.at("name=systemd")
+                                                          : std::string();
+  if (std::getenv("INVOCATION_ID") && !tree.empty()) {
+    auto mine = cgroup::own_cgroups(cgroup::read_text("/proc/self/cgroup"));
+    std::string own = mine[h.cgroups.unified.empty() ? "name=systemd" : ""];
     std::string unit = own.substr(own.find_last_of('/') + 1);
-    std::string procs = cgroup::read_text(h.cgroups.unified + own + "/cgroup.procs");
+    std::string procs = cgroup::read_text(tree + own + "/cgroup.procs");
     if (unit.size() > 8 && unit.compare(unit.size() - 8, 8, ".service") == 0 &&
         procs == std::to_string(getpid()) + "\n") {
       h.own_unit = unit;

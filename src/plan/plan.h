@@ -58,7 +58,7 @@ struct HostFacts {
   // The systemd service ctrun is the only process of (INVOCATION_ID set,
   // its cgroup2 cgroup a .service holding nothing else): keep-unit's unit.
   std::string own_unit;
-  std::string own_cgroup;  // that unit's cgroup2 path ("/machine.slice/ctrun@web.service")
+  std::string own_cgroup;  // that unit's cgroup path ("/machine.slice/ctrun@web.service")
   bool system_bus = false;  // systemd is PID 1 and its bus socket exists
   std::string notify_socket;   // $NOTIFY_SOCKET: ctrun runs as a Type=notify service
   uint64_t watchdog_usec = 0;  // $WATCHDOG_USEC, when it is meant for ctrun
