@@ -124,8 +124,13 @@ std::vector<Item> probe_host() {
     auto v = [](rlim_t r) { return r == RLIM_INFINITY ? std::string("unlimited") : std::to_string(r); };
     add("rlimits.hard", true, false, "nofile " + v(nofile.rlim_max) + ", nproc " + v(nproc.rlim_max));
   }
-  std::string fss = cgroup::read_text("/proc/filesystems");
-  add("filesystem.overlay", fss.find("\toverlay\n") != std::string::npos, false);
+  {
+    // fsopen loads the module when the kernel has it as one (/proc/filesystems
+    // lists it only once loaded).
+    UniqueFd fs(static_cast<int>(syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC)));
+    std::string fss = cgroup::read_text("/proc/filesystems");
+    add("filesystem.overlay", fs || fss.find("\toverlay\n") != std::string::npos, false);
+  }
 
   cgroup::Host host = cgroup::read_host();
   add("cgroup.mode", host.mode != cgroup::Host::Mode::none, true, cgroup::mode_name(host.mode));
