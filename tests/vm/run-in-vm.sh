@@ -28,13 +28,17 @@ for t in /ctrun/integration/[a-z]*.sh; do
     fail=$((fail + 1))
   fi
 done
-out=$(/ctrun/bpf_check 2>&1)
-echo "== bpf-devices: $(tail -n 1 <<<"$out")"
-grep "^FAIL" <<<"$out"
-if [[ $(tail -n 1 <<<"$out") =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-  pass=$((pass + BASH_REMATCH[1])); fail=$((fail + BASH_REMATCH[2]))
+if [ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ] && [ ! -d /sys/fs/cgroup/unified ]; then
+  echo "SKIP bpf-devices: no cgroup2 to attach a device program to on a legacy host (not counted)"
 else
-  fail=$((fail + 1))
+  out=$(/ctrun/bpf_check 2>&1)
+  echo "== bpf-devices: $(tail -n 1 <<<"$out")"
+  grep "^FAIL" <<<"$out"
+  if [[ $(tail -n 1 <<<"$out") =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    pass=$((pass + BASH_REMATCH[1])); fail=$((fail + BASH_REMATCH[2]))
+  else
+    fail=$((fail + 1))
+  fi
 fi
 echo "$pass passed, $fail failed"
 sync
