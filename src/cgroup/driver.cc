@@ -430,7 +430,20 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
       }
     }
   }
-  return make_payloads(v2_enable, f);
+  if (!make_payloads(v2_enable, f)) return false;
+  if (plan.delegate_uid >= 0) {
+    for (const auto& d : dirs_) {
+      if (!d.controller.empty()) continue;
+      for (const char* file : {"", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control"}) {
+        std::string path = d.payload + file;
+        if (chown(path.c_str(), static_cast<uid_t>(plan.delegate_uid), static_cast<gid_t>(plan.delegate_gid)) < 0) {
+          f = {"delegate " + path + " to the user namespace's root", errno, "namespaces.user", {}};
+          return false;
+        }
+      }
+    }
+  }
+  return true;
 }
 
 bool Cgroups::make_payloads(const std::vector<std::string>& v2_enable, Failure& f) {

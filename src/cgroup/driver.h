@@ -38,6 +38,9 @@ struct Plan {
   // mounts shows only its own subtree; v2: every controller the scope has
   // passed on to payload/.
   bool boot = false;
+  // >= 0: payload/ of the cgroup2 tree is delegated to this host uid/gid
+  // (the root of a booted guest's user namespace).
+  int64_t delegate_uid = -1, delegate_gid = -1;
 };
 
 class Cgroups {

@@ -31,9 +31,6 @@ void refuse_unsupported(const Manifest& m, const SourceMap& locs, Diagnostics& d
   auto refuse = [&](const std::string& key, const std::string& what) {
     diags.error(locs.at(key), key, "not supported yet: this version of ctrun " + what);
   };
-  if (m.boot && m.namespaces.user.mode == NamespaceMode::Mode::create) {
-    refuse("namespaces.user", "boots no init system in a user namespace");
-  }
   if (m.namespaces.user.mode == NamespaceMode::Mode::join) refuse("namespaces.user", "joins no user namespaces");
   using manifest::Register;
   if (!m.systemd.properties.empty() && m.systemd.register_ != Register::scope &&
@@ -541,6 +538,13 @@ void add_cgroups(const Manifest& m, const SourceMap& locs, const HostFacts& host
   c.slice = m.systemd.slice;
   c.scope = "ctrun-" + m.name + ".scope";
   c.boot = m.boot;
+  // A booted guest in a user namespace manages its own tree below payload/:
+  // delegated to its root (the directory and its cgroup.procs, .threads and
+  // .subtree_control chowned, as the kernel's delegation model has it).
+  if (m.boot && p.userns.create) {
+    c.delegate_uid = static_cast<int64_t>(p.userns.root_uid);
+    c.delegate_gid = static_cast<int64_t>(p.userns.root_gid);
+  }
   c.v2 = host.cgroups.mode == Host::Mode::unified;
   if (c.v2) {
     c.settings = cgroup::v2_settings(m.resources);
@@ -738,6 +742,12 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
     }
     b.uuid = p.container_uuid;
     resolve_boot_cgroup(m, locs, host, b, diags);
+    if (p.userns.create && b.cgroup != BootPlan::Cgroup::unified) {
+      // (cgroup v1 hierarchies cannot be mounted in a user namespace)
+      diags.error(locs.at("namespaces.user"), "namespaces.user",
+                  "boot mode in a user namespace needs cgroup v2 for the guest (init.cgroup: unified, a cgroup v2 "
+                  "host): cgroup v1 hierarchies cannot be mounted in a user namespace");
+    }
   }
   add_cgroups(m, locs, host, p, diags);
   p.stop_signal = m.stop.signal;

@@ -147,9 +147,6 @@ TEST_CASE("plan: keys of later versions are refused at their position") {
   auto p = make_plan(text_of("", "namespaces: {user: /proc/1/ns/user}\n"));
   CHECK_FALSE(p.ok);
   CHECK(p.errors.find("namespaces.user: not supported yet") != std::string::npos);
-  auto boot = make_plan("version: 1\nname: b\nrootfs: {path: /r}\nboot: true\nnamespaces: {user: true}\n");
-  CHECK(boot.errors.find("t.yaml:5:14: namespaces.user: not supported yet: this version of ctrun boots no init system "
-                         "in a user namespace") != std::string::npos);
   auto overlay = make_plan(text_of("", "mounts: [{type: overlay, lower: [/a:b], target: /o}]\n"));
   CHECK(overlay.errors.find("mounts[0]: overlay paths cannot contain ',', ':' or '\\': \"/a:b\"") != std::string::npos);
   CHECK(make_plan(text_of("", "seccomp: {profile: unconfined}\n")).ok);
@@ -459,6 +456,24 @@ TEST_CASE("boot plan: the UUID from the rootfs's machine id, else init.machine_i
   auto app = make_plan(text_of(), h);
   CHECK(app.plan.container_uuid == "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
   CHECK(app.plan.mounts[target_index(app.plan, "/run/systemd/container", plan::MountStep::Kind::file)].data == "ctrun\n");
+}
+
+TEST_CASE("boot plan: a user namespace needs a cgroup v2 guest, and delegates payload/ to its root") {
+  const std::string text = boot_text("namespaces: {user: true}\n");
+  auto v2 = make_plan(text, boot_host(kUnifiedHost));
+  REQUIRE_MESSAGE(v2.ok, v2.errors);
+  CHECK(v2.plan.userns.create);
+  CHECK(v2.plan.cgroups.delegate_uid == 100000);
+  CHECK(v2.plan.cgroups.delegate_gid == 100000);
+  auto app = make_plan(text_of("", "namespaces: {user: true}\n"), boot_host(kUnifiedHost));
+  REQUIRE_MESSAGE(app.ok, app.errors);
+  CHECK(app.plan.cgroups.delegate_uid == -1);  // an application manages no tree
+  auto hybrid = make_plan(text, boot_host(kHybridHost));
+  CHECK(hybrid.errors == "t.yaml:6:14: namespaces.user: boot mode in a user namespace needs cgroup v2 for the guest "
+                         "(init.cgroup: unified, a cgroup v2 host): cgroup v1 hierarchies cannot be mounted in a user "
+                         "namespace\n");
+  // (a guest of systemd 256 or later gets cgroup v2 on a hybrid host too)
+  CHECK(make_plan(text, boot_host(kHybridHost, 256)).ok);
 }
 
 TEST_CASE("boot plan: init.link_journal, as systemd-nspawn links journals") {
