@@ -659,6 +659,14 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
   // while it waits for host_ready, so nothing of it ever runs unlimited.
   // (Declared before the child's guard: destroyed after the child is gone.)
   ScopeGuard scope;
+  // Empty cgroups of SIGKILLed ctruns: its own driver's without systemd; on
+  // cgroup v1 also those that ctrun made beside systemd's scopes (the
+  // hierarchies systemd does not manage, which it does not collect).
+  if (!p.systemd_scope && !p.keep_unit) {
+    cgroup::collect_stale(p.cgroup_host, p.cgroups.slice, p.state_dir);
+  } else if (!p.cgroups.v2) {
+    cgroup::collect_stale(p.cgroup_host, p.scope.slice, p.state_dir);
+  }
   if (p.systemd_scope) {
     // systemd moves ctrun into the new scope; the container's cgroups are
     // then made inside it.
@@ -666,8 +674,6 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
   } else if (p.keep_unit) {
     // ctrun's own service is the container's unit: the limits go on it.
     if (!systemd::set_unit_properties(p.scope.unit, p.scope.properties, f)) return report(f), kFailed;
-  } else {
-    cgroup::collect_stale(p.cgroup_host, p.cgroups.slice, p.state_dir);
   }
   cgroup::Cgroups cgroups;
   if (!cgroups.create(p.cgroup_host, p.cgroups, f)) return report(f), kFailed;

@@ -84,6 +84,37 @@ if $systemd && $v1 && ! $cpuset_slice; then
 fi
 no_leaks sd
 
+begin v1-sigkill-leftovers
+# cgroup v1 under systemd: after a SIGKILL of ctrun systemd collects its
+# scope, but not ctrun's copy of the scope's path in a hierarchy systemd
+# does not manage (cpuset); the next run of any container removes it.
+if $systemd && $v1; then
+  rm -f "$F"/*
+  CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set resources.cpu.cpuset=0 "$P" \
+    -- sh -c 'touch /w/ready; sleep 30' &
+  ctr=$!
+  wait_file "$F/ready" || bad "the container did not start"
+  kill -KILL "$ctr"
+  wait "$ctr" 2>/dev/null
+  wait_collected_scope() { for _ in $(seq 100); do systemctl is-active --quiet ctrun-sd.scope || return 0; sleep 0.05; done; }
+  wait_collected_scope
+  for _ in $(seq 100); do grep -q . /sys/fs/cgroup/cpuset/machine.slice/ctrun-sd.scope/payload/cgroup.procs 2>/dev/null || break; sleep 0.05; done
+  check "ctrun's cpuset copy stays after the SIGKILL (for this test)" test -d /sys/fs/cgroup/cpuset/machine.slice/ctrun-sd.scope
+  manifest sd-next <<EOF2
+rootfs: {path: $R}
+process: {args: [/bin/true]}
+EOF2
+  ct "$WORK/sd-next.yaml"
+  expect_rc 0
+  check "another container's run removed it" test ! -d /sys/fs/cgroup/cpuset/machine.slice/ctrun-sd.scope
+  "$CTRUN" stop sd  # (its dead state)
+  wait_collected sd
+  no_leaks sd
+  no_leaks sd-next
+else
+  echo "SKIP v1-sigkill-leftovers: needs systemd on cgroup v1 (the VM's v1 stages; not counted)"
+fi
+
 begin keep-unit
 if $systemd; then
   # Under systemd-run as the service's only process: keep-unit puts the
