@@ -102,6 +102,18 @@ bool remove_leftover(const std::string& dir) {
   return remove_tree(dir);
 }
 
+// The v1 hierarchies that hold `controllers`, each once (co-mounted
+// controllers share one): {the first of them asked for, its mount point}.
+std::vector<std::pair<std::string, std::string>> hierarchies(const Host& host, const std::vector<std::string>& controllers) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& c : controllers) {
+    if (!host.has_v1(c)) continue;
+    const std::string& point = host.v1.at(c);
+    if (std::none_of(out.begin(), out.end(), [&](const auto& h) { return h.second == point; })) out.emplace_back(c, point);
+  }
+  return out;
+}
+
 // A new v1 cpuset cgroup starts with no CPUs and no memory nodes: a task
 // could not join it. Both come from the parent.
 void inherit_cpuset(const std::string& dir, const std::string& parent) {
@@ -229,12 +241,7 @@ bool Cgroups::adopt_unit_v1(const Host& host, const std::vector<std::string>& wa
   for (const auto& c : want) {
     if (std::find(all.begin(), all.end(), c) == all.end()) all.push_back(c);
   }
-  std::vector<std::string> points;
-  for (const auto& c : all) {
-    if (!host.has_v1(c)) continue;
-    const std::string& point = host.v1.at(c);
-    if (std::find(points.begin(), points.end(), point) != points.end()) continue;
-    points.push_back(point);
+  for (const auto& [c, point] : hierarchies(host, all)) {
     if (own[c] != unit) {
       if (!replicate(point, c, unit, f)) return false;
       continue;
@@ -263,11 +270,8 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
     want = {"devices"};
     if (host.mode == Host::Mode::legacy) want.push_back("freezer");
     if (plan.boot) {
-      // every hierarchy once (co-mounted controllers share one)
-      std::vector<std::string> points;
+      // every hierarchy (each once: see hierarchies())
       for (const auto& [name, point] : host.v1) {
-        if (std::find(points.begin(), points.end(), point) != points.end()) continue;
-        points.push_back(point);
         if (std::find(want.begin(), want.end(), name) == want.end()) want.push_back(name);
       }
     }
@@ -311,12 +315,7 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
       }
     }
   } else {
-    std::vector<std::string> made;
-    for (const auto& c : want) {
-      if (!host.has_v1(c)) continue;
-      const std::string& point = host.v1.at(c);
-      if (std::find(made.begin(), made.end(), point) != made.end()) continue;
-      made.push_back(point);
+    for (const auto& [c, point] : hierarchies(host, want)) {
       if (!make_dir(point, c, plan, f)) return false;
     }
     // Hybrid: the cgroup2 side too, for cgroup.kill and the events.
