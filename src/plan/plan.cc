@@ -492,8 +492,7 @@ static void resolve_link_journal(const Manifest& m, const SourceMap& locs, const
     if (strict) diags.error(locs.at("init.link_journal"), "init.link_journal", why);
   };
   if (b.uuid_source == "random") {
-    if (strict) refuse("needs a fixed machine ID: the rootfs has no /etc/machine-id and init.machine_id is not set");
-    return;
+    return refuse("needs a fixed machine ID: the rootfs has no /etc/machine-id and init.machine_id is not set");
   }
   if (want == LJ::auto_) {
     if (g.journal_entry == "dir") want = LJ::host;

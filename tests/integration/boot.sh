@@ -562,16 +562,21 @@ begin link-journal
 # with guest.
 JID=${UUID//-/}
 J=/var/log/journal/$JID
+# journal_then_poweroff WHERE: journald has written its files into $J
+# (flushed first), then the guest powers off (0).
+journal_then_poweroff() {
+  inside journalctl --flush 2>/dev/null
+  check "the guest's journal is in $1" sh -c "ls $J/ | grep -q 'system.*journal'"
+  inside systemctl poweroff 2>/dev/null
+  ended bt
+  expect_rc 0
+}
 if [ -d /var/log/journal ] && [ ! -e "$J" ] && [ ! -L "$J" ]; then
   start bt --set init.link_journal=host || true
   up
   OUT=$(inside findmnt -n -o TARGET "$J")
   expect_out "$J"
-  inside journalctl --flush 2>/dev/null
-  check "the guest's journal is in the host's $J" sh -c "ls $J | grep -q 'system.*journal'"
-  inside systemctl poweroff 2>/dev/null
-  ended bt
-  expect_rc 0
+  journal_then_poweroff "the host's $J"
   check "$J stays after the container (a directory)" test -d "$J"
   no_leaks bt
   # A guest-linked path is not the host's to bind.
@@ -592,11 +597,7 @@ if [ -d /var/log/journal ] && [ ! -e "$J" ] && [ ! -L "$J" ]; then
   up
   OUT=$(readlink "$J")
   expect_out "$WORK/jroot$J"
-  inside journalctl --flush 2>/dev/null
-  check "the guest's journal is in its own tree, linked from the host" sh -c "ls $J/ | grep -q 'system.*journal'"
-  inside systemctl poweroff 2>/dev/null
-  ended bt
-  expect_rc 0
+  journal_then_poweroff "its own tree, linked from the host"
   rm -f "$J"
   umount "$WORK/jroot"
   no_leaks bt
