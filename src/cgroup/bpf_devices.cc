@@ -7,19 +7,10 @@
 #include <cstring>
 
 #include "base/fd.h"
+#include "cgroup/bpf_insn.h"
 
 namespace ctrun::cgroup {
 namespace {
-
-constexpr bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  bpf_insn i{};
-  i.code = code;
-  i.dst_reg = dst & 0xf;
-  i.src_reg = src & 0xf;
-  i.off = off;
-  i.imm = imm;
-  return i;
-}
 
 uint32_t access_bits(const std::string& a) {
   uint32_t bits = 0;

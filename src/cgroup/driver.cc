@@ -495,6 +495,14 @@ int Cgroups::unified_fd() {
   return -1;
 }
 
+int Cgroups::unified_limits_fd() const {
+  for (const auto& d : dirs_) {
+    if (d.controller.empty()) return open(d.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  }
+  errno = ENOENT;
+  return -1;
+}
+
 std::vector<std::string> Cgroups::v1_tasks_files() const {
   std::vector<std::string> out;
   for (const auto& d : dirs_) {

@@ -41,6 +41,10 @@ struct Plan {
   // >= 0: payload/ of the cgroup2 tree is delegated to this host uid/gid
   // (the root of a booted guest's user namespace).
   int64_t delegate_uid = -1, delegate_gid = -1;
+  // The container holds CAP_SYS_ADMIN in the host's user namespace and the
+  // host has cgroup v1 hierarchies it could mount: the mount guard (see
+  // mount_guard.h) goes on the cgroup2 directory above payload/.
+  bool mount_guard = false;
 };
 
 class Cgroups {
@@ -55,6 +59,9 @@ class Cgroups {
   // The cgroup2 directory (on a unified or hybrid host), opened for
   // clone3's CLONE_INTO_CGROUP, which needs no migration at all; -1 if none.
   int unified_fd();
+  // The cgroup2 directory above payload/ (the scope, or the unit's cgroup),
+  // opened; -1 if there is none (a cgroup v1 host without cgroup2).
+  int unified_limits_fd() const;
   // Moves pid into the cgroup2 directory (v2_only) or into every one.
   // Writing a pid to cgroup.procs takes the kernel's global threadgroup
   // lock, whose first writer waits for an RCU grace period (10-20 ms here);

@@ -29,6 +29,7 @@
 #include <cstring>
 
 #include "base/proctitle.h"
+#include "cgroup/mount_guard.h"
 #include "launch/ids.h"
 #include "launch/payload.h"
 #include "launch/privilege.h"
@@ -220,7 +221,7 @@ bool setup_container(const plan::LaunchPlan& p, const std::vector<int>& join_fds
 }
 
 void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& join_fds,
-                const std::vector<std::string>& cgroup_tasks) {
+                const std::vector<std::string>& cgroup_tasks, GuardFds guard) {
   // If ctrun dies, so does the container. The parent may have died before
   // this line: then the host_ready read below sees EOF.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -257,6 +258,14 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
   // mount made first, nothing propagates back to the host.
   if (p.boot.enabled && ::mount(nullptr, "/", nullptr, MS_SHARED | MS_REC, nullptr) < 0) {
     die(sock, {"make / shared", errno, "boot", {}});
+  }
+  // From here on nothing in the container mounts a cgroup v1 hierarchy.
+  if (guard.prog >= 0) {
+    if (int rc = cgroup::attach_mount_guard(guard.prog, guard.cgroup); rc < 0) {
+      die(sock, {"attach the mount guard (BPF_LSM_CGROUP) to the container's cgroup", -rc, "capabilities", {}});
+    }
+    close(guard.prog);
+    close(guard.cgroup);
   }
 
   Identity id;

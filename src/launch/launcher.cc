@@ -40,6 +40,7 @@
 #include "base/locks.h"
 #include "base/signals.h"
 #include "base/uuid.h"
+#include "cgroup/mount_guard.h"
 #include "launch/child.h"
 #include "launch/payload.h"
 #include "launch/protocol.h"
@@ -640,6 +641,25 @@ bool link_journal(const plan::BootPlan& b, Failure& f) {
   return true;
 }
 
+// The mount guard for a container with CAP_SYS_ADMIN on a host with cgroup
+// v1 hierarchies (the child attaches it). Where this host cannot have it,
+// the container runs without, as before: its cgroup namespace roots what it
+// mounts at its own cgroup, and the kernel keeps release_agent out of its
+// reach; a warning says so.
+void load_guard(const cgroup::Cgroups& cgroups, UniqueFd& prog, UniqueFd& cgroup_dir) {
+  std::string why;
+  cgroup_dir.reset(cgroups.unified_limits_fd());
+  if (!cgroup_dir) why = "this host has no cgroup2 hierarchy to attach it to";  // (as `ctrun check` says)
+  else prog.reset(cgroup::load_mount_guard(why));
+  static bool warned = false;  // once, not at every reboot of the guest
+  if (!prog) {
+    cgroup_dir.reset();
+    if (std::exchange(warned, true)) return;
+    std::fprintf(stderr, "ctrun: warning: the container has CAP_SYS_ADMIN and cannot be kept from mounting cgroup v1 "
+                         "hierarchies (only its own cgroups show there): %s\n", why.c_str());
+  }
+}
+
 // One life of the container, from clone to the last clean-up.
 int run_once(const plan::LaunchPlan& p, bool& reboot) {
   Failure f;
@@ -677,6 +697,8 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
   }
   cgroup::Cgroups cgroups;
   if (!cgroups.create(p.cgroup_host, p.cgroups, f)) return report(f), kFailed;
+  UniqueFd guard_prog, guard_cgroup;
+  if (p.cgroups.mount_guard) load_guard(cgroups, guard_prog, guard_cgroup);
 
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
@@ -704,11 +726,13 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
     sock.reset();
     std::vector<int> fds;
     for (const auto& fd : join_fds) fds.push_back(fd.get());
-    child_main(p, child_sock.get(), fds, cgroups.v1_tasks_files());
+    child_main(p, child_sock.get(), fds, cgroups.v1_tasks_files(), {guard_prog.get(), guard_cgroup.get()});
   }
   child.adopt(pid, pidfd);
   child_sock.reset();
   join_fds.clear();
+  guard_prog.reset();
+  guard_cgroup.reset();
 
   // The host side, before the child is let go: user namespace maps and the
   // rootfs tree now; cgroups and network will be set up here too.

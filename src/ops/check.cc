@@ -29,6 +29,7 @@
 #include "caps/names.h"
 #include "caps/sets.h"
 #include "cgroup/host.h"
+#include "cgroup/mount_guard.h"
 #include "net/rtnl.h"
 #include "ops/ops.h"
 #include "plan/plan.h"
@@ -176,8 +177,15 @@ std::vector<Item> probe_host() {
   struct stat st;
   add("device.fuse", stat("/dev/fuse", &st) == 0, false);
   add("device.tun", stat("/dev/net/tun", &st) == 0, false);
-  std::string lsm = first_line("/sys/kernel/security/lsm");
+  std::string lsm = cgroup::active_lsms();
   add("lsm", true, false, lsm.empty() ? "none readable" : lsm);
+  {
+    // Loaded and let go (nothing attached): what a container with
+    // CAP_SYS_ADMIN on a cgroup v1 host gets (see cgroup/mount_guard.h).
+    std::string why = "this host has no cgroup2 hierarchy to attach it to";
+    UniqueFd guard(host.unified.empty() ? -1 : cgroup::load_mount_guard(why));
+    add("mount_guard", guard.valid(), false, guard ? "BPF LSM on sb_kern_mount, refuses cgroup v1 mounts" : why);
+  }
   std::string pid1 = first_line("/proc/1/comm");
   add("systemd.pid1", pid1 == "systemd", false, pid1);
   add("systemd.bus", access("/run/dbus/system_bus_socket", F_OK) == 0, false);

@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/sysmacros.h>
+#include <linux/capability.h>
 #include <linux/if_link.h>
 
 #include <algorithm>
@@ -690,6 +691,24 @@ void add_network_files(const Manifest& m, LaunchPlan& p) {
   }
 }
 
+// CAP_SYS_ADMIN in the host's user namespace can mount cgroup file systems.
+// Without a cgroup namespace such a mount shows the host's whole tree: the
+// container could move itself out of its limits and its device list, and on
+// cgroup v1 set a release_agent (CVE-2022-0492); so that is refused. With
+// one, a v1 hierarchy the host has can still be mounted (rooted at the
+// container's own cgroup): the mount guard refuses that too (see
+// cgroup/mount_guard.h).
+void add_mount_guard(const SourceMap& locs, LaunchPlan& p, Diagnostics& diags) {
+  if (!caps::has(p.exec.caps.bounding, CAP_SYS_ADMIN) || p.userns.create || !p.cgroups.enabled) return;
+  if (!(p.clone_flags & CLONE_NEWCGROUP)) {
+    diags.error(locs.at("namespaces.cgroup"), "namespaces.cgroup",
+                "must be true when the container has CAP_SYS_ADMIN (and no user namespace): it could mount the "
+                "host's cgroup tree and leave its limits and device list");
+    return;
+  }
+  p.cgroups.mount_guard = !p.cgroup_host.v1.empty();
+}
+
 bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host, LaunchPlan& p, Diagnostics& diags) {
   refuse_unsupported(m, locs, diags);
   check_userns(m, locs, diags);
@@ -845,6 +864,7 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   e.oom_score_adjust = m.process.oom_score_adjust;
   e.no_new_privileges = m.process.no_new_privileges;
   e.caps = build_caps(m, locs, host, diags);
+  add_mount_guard(locs, p, diags);
   e.seccomp.enabled = m.seccomp.profile != "unconfined";
   e.seccomp.profile = m.seccomp.profile;
   e.seccomp.allow = m.seccomp.allow;
@@ -948,6 +968,7 @@ std::string format_plan(const LaunchPlan& p) {
     for (const auto& s : p.cgroups.settings) {
       if (!s.by_systemd) t += ", " + s.files.front() + ": " + s.value;
     }
+    if (p.cgroups.mount_guard) t += ", mount_guard: cgroup-v1";
     line(t + "}");
   }
   static const char* kRoot[] = {"bind", "ephemeral", "host"};

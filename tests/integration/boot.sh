@@ -375,7 +375,9 @@ ended bt
 expect_rc 0
 check "not booted twice" [ "$(grep -c 'Welcome to Debian' "$WORK/bt.log")" -eq 2 ]
 # (where machined runs, the second boot registers the name the first one just left)
-check "warnings on the second boot: $(grep 'ctrun: warning' "$WORK/bt.log")" ! grep -q 'ctrun: warning' "$WORK/bt.log"
+# (and a warning of the first, such as the mount guard's, is not repeated)
+second=$(awk '/Welcome to Debian/ {n++} n >= 2' "$WORK/bt.log")
+check "warnings on the second boot: $(grep 'ctrun: warning' <<<"$second")" ! grep -q 'ctrun: warning' <<<"$second"
 no_leaks bt
 
 begin reboot-under-a-unit

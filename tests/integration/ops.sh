@@ -247,6 +247,16 @@ ip -n "ctck$$" link add link ck0 name ck2 type ipvlan mode l2 2>/dev/null && wan
 ip netns del "ctck$$"
 OUT=$(awk '$1 == "link.ipvlan" {print $2}' "$WORK/check.out")
 expect_out "$want"
+# The active LSMs as securityfs has them (mounted here in a mount namespace
+# of the test's own where the host has it nowhere).
+lsms=$(unshare -m sh -c 'mountpoint -q /sys/kernel/security || mount -t securityfs none /sys/kernel/security; cat /sys/kernel/security/lsm')
+OUT=$(awk '$1 == "lsm" {print $3}' "$WORK/check.out")
+expect_out "$lsms"
+# The mount guard: loads where the VM says it must (see resources.sh).
+if [ -n "${EXPECT_MOUNT_GUARD:-}" ]; then
+  OUT=$(awk '$1 == "mount_guard" {print $2}' "$WORK/check.out")
+  expect_out "$EXPECT_MOUNT_GUARD"
+fi
 "$CTRUN" check --json > "$WORK/check.json"
 check "check --json: an array of items" grep -q '"item": "cgroup.mode"' "$WORK/check.json"
 # check MANIFEST: what of it this host cannot give, by key.

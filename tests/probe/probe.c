@@ -11,6 +11,9 @@
  *   probe syscall NAME|NR [ARG...]  "ok" or the errno name of a raw system call
  *   probe int80 NR [ARG...]         the same through the i386 entry (int 0x80)
  *   probe x32 NR [ARG...]           the same with the x32 bit set on NR
+ *   probe fs-create TYPE FLAG  fsopen(TYPE), the flag option FLAG, then
+ *                        FSCONFIG_CMD_CREATE (a super block, mounted nowhere):
+ *                        "ok" or the errno name of the first failure
  *   probe threads        "ok" when pthread_create works (glibc's clone3 -> clone)
  *   probe tiocsti [HIGH] ioctl TIOCSTI on stdin: "ok" or the errno name;
  *                        HIGH sets bit 32 of the command (the kernel ignores it)
@@ -341,6 +344,13 @@ int main(int argc, char **argv) {
     if (!strcmp(verb, "int80")) return report(int80(nr, a[0], a[1], a[2]));
     if (!strcmp(verb, "x32")) nr |= 0x40000000L;
     return report(syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]));
+  }
+  if (!strcmp(verb, "fs-create") && argc == 4) {
+    enum { set_flag = 0, cmd_create = 6 };  /* FSCONFIG_SET_FLAG, FSCONFIG_CMD_CREATE */
+    long fs = syscall(SYS_fsopen, argv[2], 0);
+    if (fs < 0) return report(fs);
+    if (syscall(SYS_fsconfig, fs, set_flag, argv[3], NULL, 0) < 0) return report(-1);
+    return report(syscall(SYS_fsconfig, fs, cmd_create, NULL, NULL, 0));
   }
   if (!strcmp(verb, "threads")) {
     pthread_t t;

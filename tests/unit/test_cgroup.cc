@@ -337,3 +337,149 @@ TEST_CASE("plan: systemd.register: auto picks keep-unit, a scope, or the cgroup 
   CHECK_FALSE(v1_bare.plan.keep_unit);
   CHECK_FALSE(v1_bare.plan.cgroups.systemd_scope);
 }
+
+TEST_CASE("plan: CAP_SYS_ADMIN and cgroups: a cgroup namespace, and the mount guard where v1 hierarchies exist") {
+  auto hybrid = cgroup::parse_host(kHybrid, "");
+  auto unified = cgroup::parse_host(kUnified, "cpu memory pids");
+  const std::string admin = "capabilities: {add: [CAP_SYS_ADMIN]}\n";
+  auto on_v1 = plan_on(hybrid, admin);
+  REQUIRE_MESSAGE(on_v1.ok, on_v1.errors);
+  CHECK(on_v1.plan.cgroups.mount_guard);
+  CHECK(plan::format_plan(on_v1.plan).find(", mount_guard: cgroup-v1}") != std::string::npos);
+  // cgroup v2 alone: nothing for it to mount (a new hierarchy needs the
+  // host's cgroup namespace).
+  CHECK_FALSE(plan_on(unified, admin).plan.cgroups.mount_guard);
+  // Without CAP_SYS_ADMIN, or root only in a user namespace: no mount at all.
+  CHECK_FALSE(plan_on(hybrid, "").plan.cgroups.mount_guard);
+  auto userns = plan_on(hybrid, admin + "namespaces: {user: true}\n");
+  REQUIRE_MESSAGE(userns.ok, userns.errors);
+  CHECK_FALSE(userns.plan.cgroups.mount_guard);
+  // Boot mode has CAP_SYS_ADMIN by default.
+  auto boot = plan_on(hybrid, "boot: true\n");
+  CHECK(boot.plan.cgroups.mount_guard);
+  // The host's cgroup namespace with CAP_SYS_ADMIN would show it the host's
+  // whole tree: refused, on every host.
+  for (const auto& h : {hybrid, unified}) {
+    auto shared = plan_on(h, admin + "namespaces: {cgroup: false}\n");
+    CHECK_FALSE(shared.ok);
+    CHECK(shared.errors == "t.yaml:7:14: namespaces.cgroup: must be true when the container has CAP_SYS_ADMIN (and no "
+                           "user namespace): it could mount the host's cgroup tree and leave its limits and device "
+                           "list\n");
+  }
+  CHECK(plan_on(hybrid, admin + "namespaces: {cgroup: false, user: true}\n").ok);
+  CHECK(plan_on(hybrid, "namespaces: {cgroup: false}\n").ok);
+}
+
+#include <linux/btf.h>
+#include <linux/magic.h>
+
+#include <cstring>
+
+#include "cgroup/mount_guard.h"
+
+namespace {
+
+// A BTF blob as the kernel exports it: header, types, strings.
+struct BtfBuilder {
+  std::string types, strings = std::string(1, '\0');
+  uint32_t str(const std::string& s) {
+    auto off = static_cast<uint32_t>(strings.size());
+    strings += s + '\0';
+    return off;
+  }
+  template <typename T>
+  void put(const T& v) { types.append(reinterpret_cast<const char*>(&v), sizeof v); }
+  void type(const std::string& name, uint32_t kind, uint32_t vlen, uint32_t size_or_type, bool kflag = false) {
+    btf_type t{};
+    t.name_off = name.empty() ? 0 : str(name);
+    t.info = (kind << 24) | vlen | (kflag ? 1u << 31 : 0);
+    t.size = size_or_type;
+    put(t);
+  }
+  std::string blob(uint16_t magic = BTF_MAGIC) const {
+    btf_header h{};
+    h.magic = magic;
+    h.version = 1;
+    h.hdr_len = sizeof h;
+    h.type_off = 0;
+    h.type_len = static_cast<uint32_t>(types.size());
+    h.str_off = h.type_len;
+    h.str_len = static_cast<uint32_t>(strings.size());
+    return std::string(reinterpret_cast<const char*>(&h), sizeof h) + types + strings;
+  }
+};
+
+// Types 1..6 as a kernel has them: an int, an enum, a struct super_block
+// (s_magic at byte 96, written with or without kind_flag), a function
+// prototype and the hook, with kinds of every size in between.
+std::string kernel_like_btf(bool kflag, bool with_hook = true, const std::string& member = "s_magic") {
+  BtfBuilder b;
+  b.type("long unsigned int", BTF_KIND_INT, 0, 8);  // 1
+  b.put(uint32_t{64});
+  b.type("e", BTF_KIND_ENUM, 2, 4);                 // 2
+  for (int i = 0; i < 2; ++i) b.put(btf_enum{b.str("E" + std::to_string(i)), i});
+  b.type("super_block", BTF_KIND_STRUCT, 2, 128, kflag);  // 3
+  b.put(btf_member{b.str("s_dev"), 1, 0});
+  b.put(btf_member{b.str(member), 1, 96 * 8});
+  b.type("", BTF_KIND_PTR, 0, 3);                    // 4
+  b.type("", BTF_KIND_FUNC_PROTO, 1, 1);             // 5
+  b.put(btf_param{b.str("sb"), 4});
+  b.type(with_hook ? "bpf_lsm_sb_kern_mount" : "bpf_lsm_sb_mount", BTF_KIND_FUNC, 0, 5);  // 6
+  return b.blob();
+}
+
+// The guard program's instructions, run on one super block's s_magic.
+int run_guard(const std::vector<bpf_insn>& prog, int32_t offset, uint64_t magic) {
+  std::vector<char> sb(256);
+  std::memcpy(sb.data() + offset, &magic, sizeof magic);
+  uint64_t ctx[1] = {reinterpret_cast<uint64_t>(sb.data())};
+  uint64_t r[11] = {};
+  r[1] = reinterpret_cast<uint64_t>(ctx);
+  for (size_t pc = 0; pc < prog.size(); ++pc) {
+    const bpf_insn& i = prog[pc];
+    if (i.code == (BPF_LDX | BPF_DW | BPF_MEM)) std::memcpy(&r[i.dst_reg], reinterpret_cast<char*>(r[i.src_reg]) + i.off, 8);
+    else if (i.code == (BPF_ALU64 | BPF_MOV | BPF_K)) r[i.dst_reg] = static_cast<uint64_t>(static_cast<int64_t>(i.imm));
+    else if (i.code == (BPF_JMP | BPF_JNE | BPF_K)) pc += r[i.dst_reg] != static_cast<uint64_t>(static_cast<int64_t>(i.imm)) ? i.off : 0;
+    else if (i.code == (BPF_JMP | BPF_EXIT)) return static_cast<int>(r[0]);
+    else FAIL("an instruction this test does not know: " << int(i.code));
+  }
+  FAIL("the program runs off its end");
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("the mount guard finds its hook and s_magic in the kernel's BTF") {
+  for (bool kflag : {false, true}) {
+    cgroup::GuardTargets t;
+    std::string why;
+    REQUIRE_MESSAGE(cgroup::find_guard_targets(kernel_like_btf(kflag), t, why), why);
+    CHECK(t.hook_id == 6);
+    CHECK(t.magic_offset == 96);
+  }
+  cgroup::GuardTargets t;
+  std::string why;
+  CHECK_FALSE(cgroup::find_guard_targets(kernel_like_btf(false, false), t, why));
+  CHECK(why == "the kernel has no BPF LSM hook bpf_lsm_sb_kern_mount (Linux 5.7 or later with CONFIG_BPF_LSM)");
+  CHECK_FALSE(cgroup::find_guard_targets(kernel_like_btf(false, true, "s_flags"), t, why));
+  CHECK(why == "the kernel's BTF has no struct super_block with s_magic");
+  std::string good = kernel_like_btf(false);
+  CHECK_FALSE(cgroup::find_guard_targets(good.substr(0, good.size() - 10), t, why));
+  CHECK(why == "the kernel's BTF is truncated");
+  CHECK_FALSE(cgroup::find_guard_targets("", t, why));
+  CHECK(why == "the kernel's BTF is not BTF (bad magic)");
+  BtfBuilder odd;
+  odd.type("x", 30, 0, 0);
+  CHECK_FALSE(cgroup::find_guard_targets(odd.blob(), t, why));
+  CHECK(why == "the kernel's BTF has a type kind this ctrun does not know (30)");
+}
+
+TEST_CASE("the mount guard refuses cgroup v1 super blocks and nothing else") {
+  for (int32_t offset : {96, 104}) {
+    auto prog = cgroup::mount_guard_program(offset);
+    CHECK(run_guard(prog, offset, CGROUP_SUPER_MAGIC) == 0);
+    CHECK(run_guard(prog, offset, CGROUP2_SUPER_MAGIC) == 1);
+    CHECK(run_guard(prog, offset, TMPFS_MAGIC) == 1);
+    CHECK(run_guard(prog, offset, PROC_SUPER_MAGIC) == 1);
+  }
+}
