@@ -187,6 +187,15 @@ else
   # the memory limit's cgroup is above what the guest sees
   OUT=$(inside cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>&1)
   check "memory cgroup not the container's own" [ -n "$OUT" ]
+  # The v1 hierarchies ctrun mounted for the guest are all it gets: the
+  # mount guard refuses another (where the kernel has it; see resources.sh)
+  # to the container's processes (ctrun exec joins its cgroup; nsenter
+  # would not).
+  OUT=$("$CTRUN" exec bt -- sh -c 'd=$(mktemp -d); mount -t cgroup -o memory none "$d" 2>&1 && echo MOUNTED && umount "$d"; rmdir "$d"')
+  case ${EXPECT_MOUNT_GUARD:-} in
+    yes) expect_out_match "permission denied|not permitted" ;;
+    no) expect_out_match "MOUNTED" ;;
+  esac
 fi
 
 begin exec
