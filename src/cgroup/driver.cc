@@ -395,7 +395,10 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
                                    " controller has no " + names);
       }
       done = true;
-      if (s.by_systemd) continue;  // the unit's property: systemd writes it
+      // The unit's property: systemd writes it where it made the unit's
+      // cgroup; in a hierarchy where it did not (ctrun's copy of the path)
+      // nobody would, so ctrun does.
+      if (s.by_systemd && !d.owned) continue;
       if (int rc = write_file(d.path + "/" + file, s.value_for(which)); rc < 0) {
         f = {"set " + file + " to " + s.value_for(which), -rc, s.key, {}};
         return false;

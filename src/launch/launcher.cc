@@ -645,8 +645,9 @@ bool link_journal(const plan::BootPlan& b, Failure& f) {
 // v1 hierarchies (the child attaches it). Where this host cannot have it,
 // the container runs without, as before: its cgroup namespace roots what it
 // mounts at its own cgroup, and the kernel keeps release_agent out of its
-// reach; a warning says so.
-void load_guard(const cgroup::Cgroups& cgroups, UniqueFd& prog, UniqueFd& cgroup_dir) {
+// reach; a warning says so where CAP_SYS_ADMIN was asked for (boot mode
+// always has it: there `ctrun check` tells, not every boot).
+void load_guard(const cgroup::Cgroups& cgroups, bool quiet, UniqueFd& prog, UniqueFd& cgroup_dir) {
   std::string why;
   cgroup_dir.reset(cgroups.unified_limits_fd());
   if (!cgroup_dir) why = "this host has no cgroup2 hierarchy to attach it to";  // (as `ctrun check` says)
@@ -654,7 +655,7 @@ void load_guard(const cgroup::Cgroups& cgroups, UniqueFd& prog, UniqueFd& cgroup
   static bool warned = false;  // once, not at every reboot of the guest
   if (!prog) {
     cgroup_dir.reset();
-    if (std::exchange(warned, true)) return;
+    if (quiet || std::exchange(warned, true)) return;
     std::fprintf(stderr, "ctrun: warning: the container has CAP_SYS_ADMIN and cannot be kept from mounting cgroup v1 "
                          "hierarchies (only its own cgroups show there): %s\n", why.c_str());
   }
@@ -698,7 +699,7 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
   cgroup::Cgroups cgroups;
   if (!cgroups.create(p.cgroup_host, p.cgroups, f)) return report(f), kFailed;
   UniqueFd guard_prog, guard_cgroup;
-  if (p.cgroups.mount_guard) load_guard(cgroups, guard_prog, guard_cgroup);
+  if (p.cgroups.mount_guard) load_guard(cgroups, p.boot.enabled, guard_prog, guard_cgroup);
 
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The booted-Debian fixture of the boot-mode tests, cached: a bookworm tree
-# (debootstrap minbase + systemd as init, dbus, iproute2) that ctrun boots
-# with boot: true. Rebuilt when missing or when this script changes (its hash
+# The Debian tree of the boot-mode tests and of the booted-Debian fixture
+# (tests/fixture/run.sh), cached: a bookworm tree (debootstrap minbase +
+# systemd as init, dbus, iproute2, and systemd-container for machined and
+# machinectl in the fixture) that ctrun boots with boot: true. Rebuilt when missing or when this script changes (its hash
 # is the stamp). The tree is only ever used read-only (ephemeral: true).
 #   mk-debian.sh CACHE_DIR   -> CACHE_DIR/debian
 set -euo pipefail
@@ -22,7 +23,7 @@ mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sourc
 tmp=$dir.new
 rm -rf "$tmp" "$dir.stamp"
 echo "mk-debian: debootstrap bookworm from $mirror"
-debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,iproute2 bookworm "$tmp" "$mirror" \
+debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,iproute2,systemd-container bookworm "$tmp" "$mirror" \
   > "$1/debian.log" 2>&1 || { tail -n 20 "$1/debian.log"; exit 1; }
 rm -rf "$tmp/var/cache/apt/archives/"*.deb
 chroot "$tmp" passwd -d root > /dev/null

@@ -32,7 +32,9 @@ begin auto-from-a-shell
 rm -f "$F"/*
 cpuset_slice=false
 [ -d /sys/fs/cgroup/cpuset/machine.slice ] && cpuset_slice=true
-CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set resources.memory.max=64M --set resources.cpu.cpuset=0 "$P" \
+lim=(--set resources.memory.max=64M --set resources.cpu.cpuset=0)
+$LIMITS || lim=()  # (no controllers here: see lib.sh)
+CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "${lim[@]}" "$P" \
   -- sh -c 'touch /w/ready; while [ ! -e /w/stop ]; do usleep 20000; done' &
 ctr=$!
 wait_file "$F/ready" || bad "the container did not start"
@@ -60,6 +62,14 @@ MemoryMax=67108864"
   for h in devices cpuset; do
     check "$h: the container in payload/" grep -q . /sys/fs/cgroup/$h/machine.slice/ctrun-sd.scope/payload/cgroup.procs
   done
+elif $systemd && ! $LIMITS; then
+  # A transient scope (no controllers to limit anything with), the
+  # container in its payload/, ctrun in supervisor/.
+  OUT=$(systemctl show ctrun-sd.scope -p ActiveState -p ControlGroup | sort)
+  expect_out "ActiveState=active
+ControlGroup=/machine.slice/ctrun-sd.scope"
+  check "the container in payload/, ctrun in supervisor/" \
+    sh -c "grep -q . /sys/fs/cgroup/machine.slice/ctrun-sd.scope/payload/cgroup.procs && grep -qx $ctr /sys/fs/cgroup/machine.slice/ctrun-sd.scope/supervisor/cgroup.procs"
 elif $systemd; then
   # A transient scope with the limit as a unit property.
   OUT=$(systemctl show ctrun-sd.scope -p ActiveState -p MemoryMax -p ControlGroup -p AllowedCPUs | sort)
@@ -121,15 +131,21 @@ if $systemd; then
   # limits on the service and the container in its payload cgroup.
   rm -f "$F"/*
   systemd-run --quiet --unit=ctit-keep-$$ -p Delegate=yes --setenv=CTIT_TOKEN=$TOKEN \
-    "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set systemd.register=keep-unit --set resources.memory.max=48M "$P" \
+    "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set systemd.register=keep-unit "${lim[@]:0:2}" "$P" \
     -- sh -c 'touch /w/ready; while [ ! -e /w/stop ]; do usleep 20000; done'
   wait_file "$F/ready" || bad "the container did not start"
   cg=$(systemctl show ctit-keep-$$.service -p ControlGroup --value)
-  OUT=$(systemctl show ctit-keep-$$.service -p MemoryMax --value; cat "$(cg memory "$cg")/$memory_max"; ls "$(cg memory "$cg")" | grep -E '^(payload|supervisor)$')
-  expect_out "50331648
-50331648
+  if $LIMITS; then
+    OUT=$(systemctl show ctit-keep-$$.service -p MemoryMax --value; cat "$(cg memory "$cg")/$memory_max"; ls "$(cg memory "$cg")" | grep -E '^(payload|supervisor)$')
+    expect_out "67108864
+67108864
 payload
 supervisor"
+  else
+    OUT=$(ls "$(cg memory "$cg")" | grep -E '^(payload|supervisor)$')
+    expect_out "payload
+supervisor"
+  fi
   check "no scope of its own" test ! -d /sys/fs/cgroup/machine.slice/ctrun-sd.scope
   touch "$F/stop"
   for _ in $(seq 200); do systemctl is-active --quiet ctit-keep-$$.service || break; sleep 0.05; done
