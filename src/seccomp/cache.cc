@@ -124,6 +124,7 @@ std::string cache_key(const std::string& profile_text, const Context& ctx) {
   put_u64(k, seccomp_arch_native());
   put_str(k, ctx.kernel_release);
   put_u64(k, ctx.caps);
+  put_u64(k, ctx.shrink);
   put_u64(k, ctx.allow.size());
   for (const auto& a : ctx.allow) put_str(k, a);
   put_u64(k, ctx.deny.size());

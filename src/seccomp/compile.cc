@@ -16,6 +16,7 @@
 
 #include "caps/names.h"
 #include "seccomp/bpf_eval.h"
+#include "seccomp/shrink.h"
 
 namespace ctrun::seccomp {
 namespace {
@@ -295,6 +296,14 @@ bool fold_holds(const Program& prog, const Compiled& c, IoctlRules rules, uint32
   return true;
 }
 
+// Each program as its shorter equivalent, where shrink finds one.
+void shrink_all(Compiled& c, const Context& ctx) {
+  if (!ctx.shrink) return;
+  for (auto& f : c.filters) {
+    if (auto shorter = shrink(f)) f = std::move(*shorter);
+  }
+}
+
 }  // namespace
 
 bool compile(const Profile& p, const Context& ctx, Compiled& out, Diagnostics& diags) {
@@ -307,6 +316,7 @@ bool compile(const Profile& p, const Context& ctx, Compiled& out, Diagnostics& d
   if (build(p, ctx, true, out, prog, rules, quiet) && rules != IoctlRules::other &&
       fold_holds(prog, out, rules, to_scmp(p.default_action))) {
     out.filters = {std::move(prog)};
+    shrink_all(out, ctx);
     return true;
   }
   if (!build(p, ctx, false, out, prog, rules, diags)) return false;
@@ -317,6 +327,7 @@ bool compile(const Profile& p, const Context& ctx, Compiled& out, Diagnostics& d
     return false;
   }
   out.filters = {std::move(prog), std::move(tty)};
+  shrink_all(out, ctx);
   return true;
 }
 

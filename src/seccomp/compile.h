@@ -24,6 +24,7 @@ struct Context {
   std::vector<std::string> allow;   // seccomp.allow: always allowed
   std::vector<std::string> deny;    // seccomp.deny: always EPERM
   SourceLoc where;                  // the manifest's seccomp.profile, for errors
+  bool shrink = true;               // libseccomp's programs made shorter (seccomp/shrink.h)
 };
 
 using Program = std::vector<sock_filter>;
