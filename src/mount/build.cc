@@ -33,6 +33,8 @@ class Builder {
       : p_(p), k_(k), f_(f), tree_(root_tree) {}
   ~Builder() {
     if (content_ >= 0) k_.close_fd(content_);
+    if (file_mask_ >= 0) k_.close_fd(file_mask_);
+    if (dir_mask_ >= 0) k_.close_fd(dir_mask_);
     if (root_ >= 0) k_.close_fd(root_);
     if (tree_ >= 0) k_.close_fd(tree_);
   }
@@ -293,6 +295,10 @@ class Builder {
 
   // A failed mask is fatal: a silently skipped mask is how nspawn once left
   // kcore and friends readable (systemd PR #40833).
+  // The first file is masked by a read-only clone of the container's own
+  // /dev/null, the first directory by an empty read-only tmpfs; every later
+  // one by a clone of that first mask's mount (same flags, same empty
+  // superblock), which saves the checks and the new filesystem each time.
   bool mask(const MountStep& s) {
     const std::string what = "mask " + s.target;
     Fds fds{k_};
@@ -301,8 +307,13 @@ class Builder {
     if (target < 0) return fail(what, target, s.key);
     int type = k_.fd_type(target, nullptr);
     if (type < 0) return fail(what, type, s.key);
+    const bool dir = type == static_cast<int>(FileType::dir);
+    int& first = dir ? dir_mask_ : file_mask_;
     int mnt = -1;
-    if (type == static_cast<int>(FileType::dir)) {
+    if (first >= 0) {
+      mnt = fds.keep(k_.clone_tree(first, false));
+      if (mnt < 0) return fail(what, mnt, s.key);
+    } else if (dir) {
       mnt = fds.keep(k_.new_fs("tmpfs", "mode=000,size=4k,nr_inodes=1", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
                                                                         MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
       if (mnt < 0) return fail(what, mnt, s.key);
@@ -322,6 +333,11 @@ class Builder {
       }
     }
     if (int rc = k_.attach(mnt, target); rc < 0) return fail(what, rc, s.key);
+    if (first < 0) {
+      // The mask just attached, for the next ones to clone.
+      first = k_.resolve(root_, s.target, Want::existing);
+      if (first < 0) return fail(what, first, s.key);
+    }
     return true;
   }
 
@@ -353,6 +369,8 @@ class Builder {
   int root_ = -1;
   int tree_ = -1;
   int content_ = -1;       // the tmpfs of content steps
+  int file_mask_ = -1;     // the first file mask's mount, and the first directory's
+  int dir_mask_ = -1;
   int content_files_ = 0;  // the parent's tree of the rootfs, until used
 };
 

@@ -177,15 +177,25 @@ TEST_CASE("child: steps in order against the fake kernel") {
   CHECK(c[pivot + 2] == "lo up");
   CHECK(c.size() == pivot + 3);
   CHECK(k.open_fds == 0);  // every fd the builder opened was closed
-  // Masks: a file gets a read-only clone of the container's own /dev/null;
-  // a directory a read-only empty tmpfs; absent ones are skipped.
+  // Masks: the first file gets a read-only clone of the container's own
+  // /dev/null, the first directory (/proc/kmsg, in the fake) a read-only
+  // empty tmpfs; each later one a clone of that first mask's mount; absent
+  // ones are skipped.
+  size_t kcore = index_of(c, "resolve /proc/kcore existing");
+  CHECK(c[kcore + 1] == "resolve /dev/null existing");
+  CHECK(c[kcore + 2] == "clone-tree /dev/null");
+  CHECK(c[kcore + 3] == "set-attrs tree " + std::to_string(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC));
+  CHECK(c[kcore + 4] == "attach tree on /proc/kcore");
+  CHECK(c[kcore + 5] == "resolve /proc/kcore existing");
   size_t keys = index_of(c, "resolve /proc/keys existing");
-  CHECK(c[keys + 1] == "resolve /dev/null existing");
-  CHECK(c[keys + 2] == "clone-tree /dev/null");
-  CHECK(c[keys + 4] == "attach tree on /proc/keys");
+  CHECK(c[keys + 1] == "clone-tree /proc/kcore");
+  CHECK(c[keys + 2] == "attach tree on /proc/keys");
+  size_t kmsg = index_of(c, "resolve /proc/kmsg existing");
+  CHECK(c[kmsg + 1].rfind("new-fs tmpfs mode=000", 0) == 0);
+  CHECK(c[kmsg + 2] == "attach tmpfs on /proc/kmsg");
   size_t acpi = index_of(c, "resolve /proc/acpi existing");
-  CHECK(c[acpi + 1].rfind("new-fs tmpfs mode=000", 0) == 0);
-  CHECK(c[acpi + 2] == "attach tmpfs on /proc/acpi");
+  CHECK(c[acpi + 1] == "clone-tree /proc/kmsg");
+  CHECK(c[acpi + 2] == "attach tree on /proc/acpi");
   size_t sched = index_of(c, "resolve /proc/sched_debug existing");
   CHECK(c[sched + 1].rfind("resolve ", 0) == 0);
 }
