@@ -350,9 +350,12 @@ bool Cgroups::create(const Host& host, const Plan& plan, Failure& f) {
       f = {"deny all devices", -rc, "devices", {}};
       return false;
     }
+    // One rule per write, all on one open file.
+    UniqueFd allow(open((d.path + "/devices.allow").c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
     for (const auto& r : rules) {
-      if (int rc = write_file(d.path + "/devices.allow", v1_device_line(r)); rc < 0) {
-        f = {"allow the device " + v1_device_line(r), -rc, "devices", {}};
+      std::string line = v1_device_line(r);
+      if (!allow || write(allow.get(), line.data(), line.size()) < 0) {
+        f = {"allow the device " + line, errno, "devices", {}};
         return false;
       }
     }
@@ -556,6 +559,16 @@ std::vector<std::array<std::string, 3>> Cgroups::layout() const {
 void Cgroups::destroy() {
   if (unified_fd_ >= 0) close(unified_fd_);
   unified_fd_ = -1;
+  // The usual end: the container has exited and made nothing below
+  // payload/, so its directories go as they are, unread. (A live process
+  // is in a cgroup of every v1 hierarchy: where payload/ could go, none was.)
+  std::erase_if(dirs_, [](const Dir& d) {
+    if (rmdir(d.payload.c_str()) < 0) return false;
+    if (!d.owned) return true;
+    if (rmdir(d.path.c_str()) < 0) return false;
+    for (const auto& p : d.parents) rmdir(p.c_str());
+    return true;
+  });
   if (dirs_.empty()) return;
   // Whatever is still inside (a payload that left the pid namespace's
   // reach, with pid: false) is killed: cgroup.kill on cgroup2; on v1
