@@ -277,7 +277,9 @@ class StateRecord {
   std::string dir_;
 };
 
-// The state of a container whose payload has just started.
+// The state of a container, made while the child builds it (the parent
+// waits anyway), so that little is left to do once the payload runs
+// (note_payload).
 state::State describe(const plan::LaunchPlan& p, pid_t init, const cgroup::Cgroups& cgroups,
                       const std::string& host_if) {
   state::State s;
@@ -290,16 +292,6 @@ state::State describe(const plan::LaunchPlan& p, pid_t init, const cgroup::Cgrou
   s.init = {init, state::starttime_of(init)};
   s.main = s.init;
   s.mode = p.boot.enabled ? "boot" : "app";
-  // The payload is the stub init's only child when it starts; in boot mode
-  // the init system is PID 1 itself.
-  std::string children = p.boot.enabled ? std::string() : cgroup::read_text("/proc/" + std::to_string(init) + "/task/" + std::to_string(init) + "/children");
-  if (pid_t payload = static_cast<pid_t>(std::strtol(children.c_str(), nullptr, 10)); payload > 0) {
-    s.main = {payload, state::starttime_of(payload)};
-  }
-  for (const char* ns : {"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"}) {
-    struct stat st;
-    if (stat(("/proc/" + std::to_string(init) + "/ns/" + ns).c_str(), &st) == 0) s.namespaces[ns] = st.st_ino;
-  }
   for (const auto& [path, payload, controller] : cgroups.layout()) {
     struct stat st {};
     stat(payload.c_str(), &st);
@@ -313,8 +305,24 @@ state::State describe(const plan::LaunchPlan& p, pid_t init, const cgroup::Cgrou
   s.stop_signal = p.stop_signal;
   s.stop_timeout_us = p.stop_timeout_us;
   s.ready = true;
-  s.started = static_cast<int64_t>(time(nullptr));
   return s;
+}
+
+// The payload has called execve: the namespaces as they are now (the
+// child makes its cgroup namespace once placed), and the payload, the stub
+// init's only child (in boot mode the init system is PID 1 itself).
+void note_payload(state::State& s, bool boot) {
+  s.started = static_cast<int64_t>(time(nullptr));
+  const pid_t init = s.init.pid;
+  for (const char* ns : {"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"}) {
+    struct stat st;
+    if (stat(("/proc/" + std::to_string(init) + "/ns/" + ns).c_str(), &st) == 0) s.namespaces[ns] = st.st_ino;
+  }
+  if (boot) return;
+  std::string children = cgroup::read_text("/proc/" + std::to_string(init) + "/task/" + std::to_string(init) + "/children");
+  if (pid_t payload = static_cast<pid_t>(std::strtol(children.c_str(), nullptr, 10)); payload > 0) {
+    s.main = {payload, state::starttime_of(payload)};
+  }
 }
 
 // A transient scope of ours. At the end ctrun leaves it for the cgroups it
@@ -680,14 +688,6 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
   // while it waits for host_ready, so nothing of it ever runs unlimited.
   // (Declared before the child's guard: destroyed after the child is gone.)
   ScopeGuard scope;
-  // Empty cgroups of SIGKILLed ctruns: its own driver's without systemd; on
-  // cgroup v1 also those that ctrun made beside systemd's scopes (the
-  // hierarchies systemd does not manage, which it does not collect).
-  if (!p.systemd_scope && !p.keep_unit) {
-    cgroup::collect_stale(p.cgroup_host, p.cgroups.slice, p.state_dir);
-  } else if (!p.cgroups.v2) {
-    cgroup::collect_stale(p.cgroup_host, p.scope.slice, p.state_dir);
-  }
   if (p.systemd_scope) {
     // systemd moves ctrun into the new scope; the container's cgroups are
     // then made inside it.
@@ -791,6 +791,19 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
     timerfd_settime(watchdog.get(), 0, &its, nullptr);
   }
   tell("STATUS=Starting container " + p.name + ".");
+  // Empty cgroups of SIGKILLed ctruns, while the child builds: its own
+  // driver's without systemd; on cgroup v1 also those that ctrun made beside
+  // systemd's scopes (the hierarchies systemd does not manage, which it does
+  // not collect). This container's own name is locked: never one of them.
+  if (!p.systemd_scope && !p.keep_unit) {
+    cgroup::collect_stale(p.cgroup_host, p.cgroups.slice, p.state_dir);
+  } else if (!p.cgroups.v2) {
+    cgroup::collect_stale(p.cgroup_host, p.scope.slice, p.state_dir);
+  }
+  // The record, all but the payload's pid, while the child builds the
+  // container (the state directory holds nothing before the payload runs:
+  // a ctrun killed before then leaves no dead state behind).
+  const state::State described = describe(p, pid, cgroups, p.network.host_if);
 
   // Everything the container has queued on its notify socket, passed on.
   auto read_guest = [&] {
@@ -834,7 +847,8 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
         return;
       case Step::payload_running:
         running = true;
-        recorded = describe(p, pid, cgroups, p.network.host_if);
+        recorded = described;
+        note_payload(*recorded, p.boot.enabled);
         record.write(*recorded, p.snapshot);
         if (np.mode == plan::NotifyPlan::Mode::exec) tell("READY=1\nSTATUS=Container " + p.name + " running.");
         if (np.mode == plan::NotifyPlan::Mode::container) {
