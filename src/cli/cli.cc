@@ -111,45 +111,51 @@ int run(int argc, char** argv) {
   };
   CLI::App* run_cmd = app.add_subcommand("run", "run the container the manifest describes (the default verb)");
   add_common(run_cmd);
-  CLI::App* validate_cmd =
-      app.add_subcommand("validate", "check a manifest and print the effective manifest (defaults filled in)");
-  add_common(validate_cmd);
-  validate_cmd->add_flag("--plan", plan, "also print the launch plan");
-
-  // Verbs on running containers (ops/ops.h).
   std::string name, signal = "SIGTERM", timeout;
   bool as_json = false, all = false;
-  CLI::App* list_cmd = app.add_subcommand("list", "list the running containers");
-  list_cmd->add_flag("--json", as_json, "a JSON array (bytes, seconds)");
-  list_cmd->add_flag("--all", all, "also containers whose ctrun was killed (state dead)");
-  CLI::App* status_cmd = app.add_subcommand("status", "one container in detail, with its beancounters");
-  status_cmd->add_option("name", name, "the container")->required();
-  status_cmd->add_flag("--json", as_json, "as JSON (bytes, microseconds)");
-  CLI::App* stop_cmd = app.add_subcommand("stop", "stop a container as SIGTERM to its ctrun would");
-  stop_cmd->add_option("name", name, "the container")->required();
-  stop_cmd->add_option("--timeout", timeout, "kill it after this long (default: its stop.timeout)");
-  CLI::App* kill_cmd = app.add_subcommand("kill", "send a signal to the container's command (or every process)");
-  kill_cmd->add_option("name", name, "the container")->required();
-  kill_cmd->add_option("signal", signal, "a name or number (default SIGTERM)");
-  kill_cmd->add_flag("--all", all, "every process of the container");
-  CLI::App* check_cmd = app.add_subcommand("check", "what this host gives a container, tried item by item");
-  check_cmd->add_flag("--json", as_json, "as JSON");
-  check_cmd->add_option("manifest", manifest_path, "check this manifest against the host instead");
-  check_cmd->add_option("--set", sets, "override a key, as for run")->take_all()->allow_extra_args(false);
-  CLI::App* freeze_cmd = app.add_subcommand("freeze", "freeze the container's processes (ctrun keeps running)");
-  freeze_cmd->add_option("name", name, "the container")->required();
-  CLI::App* thaw_cmd = app.add_subcommand("thaw", "thaw a frozen container");
-  thaw_cmd->add_option("name", name, "the container")->required();
   ops::ExecRequest exec_req;
   bool want_tty = false, no_tty = false;
-  CLI::App* exec_cmd = app.add_subcommand("exec", "run a command in a running container: ctrun exec NAME -- CMD...");
-  exec_cmd->add_option("name", exec_req.name, "the container")->required();
-  exec_cmd->add_flag("-t,--tty", want_tty, "a pty of the container for the command (default: when stdin is a terminal)");
-  exec_cmd->add_flag("-T,--no-tty", no_tty, "the caller's stdin, stdout and stderr as they are");
-  exec_cmd->add_option("-u,--user", exec_req.user, "USER[:GROUP], from the container's passwd and group files");
-  exec_cmd->add_option("-w,--workdir", exec_req.cwd, "the command's directory (default: process.cwd)");
-  exec_cmd->add_option("-e,--env", exec_req.env, "K=V over the container's environment (repeatable)")->take_all();
-  exec_cmd->add_option("--cgroup", exec_req.cgroup, "a cgroup below the container's to run in");
+  CLI::App *validate_cmd = nullptr, *list_cmd = nullptr, *status_cmd = nullptr, *stop_cmd = nullptr,
+           *kill_cmd = nullptr, *check_cmd = nullptr, *freeze_cmd = nullptr, *thaw_cmd = nullptr, *exec_cmd = nullptr;
+  // `run` (and `ctrun MANIFEST`) describes only itself to CLI11: building
+  // every verb's options costs a container start some 0.3 ms. The others,
+  // and help, see them all.
+  if (front.front() != "run") {
+    validate_cmd =
+        app.add_subcommand("validate", "check a manifest and print the effective manifest (defaults filled in)");
+    add_common(validate_cmd);
+    validate_cmd->add_flag("--plan", plan, "also print the launch plan");
+    // Verbs on running containers (ops/ops.h).
+    list_cmd = app.add_subcommand("list", "list the running containers");
+    list_cmd->add_flag("--json", as_json, "a JSON array (bytes, seconds)");
+    list_cmd->add_flag("--all", all, "also containers whose ctrun was killed (state dead)");
+    status_cmd = app.add_subcommand("status", "one container in detail, with its beancounters");
+    status_cmd->add_option("name", name, "the container")->required();
+    status_cmd->add_flag("--json", as_json, "as JSON (bytes, microseconds)");
+    stop_cmd = app.add_subcommand("stop", "stop a container as SIGTERM to its ctrun would");
+    stop_cmd->add_option("name", name, "the container")->required();
+    stop_cmd->add_option("--timeout", timeout, "kill it after this long (default: its stop.timeout)");
+    kill_cmd = app.add_subcommand("kill", "send a signal to the container's command (or every process)");
+    kill_cmd->add_option("name", name, "the container")->required();
+    kill_cmd->add_option("signal", signal, "a name or number (default SIGTERM)");
+    kill_cmd->add_flag("--all", all, "every process of the container");
+    check_cmd = app.add_subcommand("check", "what this host gives a container, tried item by item");
+    check_cmd->add_flag("--json", as_json, "as JSON");
+    check_cmd->add_option("manifest", manifest_path, "check this manifest against the host instead");
+    check_cmd->add_option("--set", sets, "override a key, as for run")->take_all()->allow_extra_args(false);
+    freeze_cmd = app.add_subcommand("freeze", "freeze the container's processes (ctrun keeps running)");
+    freeze_cmd->add_option("name", name, "the container")->required();
+    thaw_cmd = app.add_subcommand("thaw", "thaw a frozen container");
+    thaw_cmd->add_option("name", name, "the container")->required();
+    exec_cmd = app.add_subcommand("exec", "run a command in a running container: ctrun exec NAME -- CMD...");
+    exec_cmd->add_option("name", exec_req.name, "the container")->required();
+    exec_cmd->add_flag("-t,--tty", want_tty, "a pty of the container for the command (default: when stdin is a terminal)");
+    exec_cmd->add_flag("-T,--no-tty", no_tty, "the caller's stdin, stdout and stderr as they are");
+    exec_cmd->add_option("-u,--user", exec_req.user, "USER[:GROUP], from the container's passwd and group files");
+    exec_cmd->add_option("-w,--workdir", exec_req.cwd, "the command's directory (default: process.cwd)");
+    exec_cmd->add_option("-e,--env", exec_req.env, "K=V over the container's environment (repeatable)")->take_all();
+    exec_cmd->add_option("--cgroup", exec_req.cgroup, "a cgroup below the container's to run in");
+  }
 
   try {
     std::vector<std::string> reversed(front.rbegin(), front.rend());
@@ -170,7 +176,8 @@ int run(int argc, char** argv) {
   }
 
   const std::string state_dir = plan::LaunchPlan{}.state_dir;
-  if (exec_cmd->parsed()) {
+  auto parsed = [](const CLI::App* cmd) { return cmd != nullptr && cmd->parsed(); };
+  if (parsed(exec_cmd)) {
     if (!command || command->empty()) {
       std::fprintf(stderr, "ctrun: exec needs the command after --: ctrun exec NAME -- CMD...\n");
       return kExitUsage;
@@ -201,7 +208,7 @@ int run(int argc, char** argv) {
       return loaded ? make_plan(snapshot, *loaded, true) : std::nullopt;
     });
   }
-  if (check_cmd->parsed()) {
+  if (parsed(check_cmd)) {
     if (manifest_path.empty()) return ops::check(as_json);
     // The manifest's own errors (with their positions) are its answer: 1.
     auto loaded = load(manifest_path, sets, std::nullopt);
@@ -210,16 +217,16 @@ int run(int argc, char** argv) {
     if (!p) return ops::kNotRunning;
     return ops::check_manifest(*p, as_json);
   }
-  if (list_cmd->parsed() || status_cmd->parsed() || stop_cmd->parsed() || kill_cmd->parsed() || freeze_cmd->parsed() ||
-      thaw_cmd->parsed()) {
+  if (parsed(list_cmd) || parsed(status_cmd) || parsed(stop_cmd) || parsed(kill_cmd) || parsed(freeze_cmd) ||
+      parsed(thaw_cmd)) {
     if (command) {
       std::fprintf(stderr, "ctrun: this verb takes no command after --\n");
       return kExitUsage;
     }
-    if (list_cmd->parsed()) return ops::list(state_dir, as_json, all);
-    if (status_cmd->parsed()) return ops::status(state_dir, name, as_json);
-    if (kill_cmd->parsed()) return ops::kill(state_dir, name, signal, all);
-    if (freeze_cmd->parsed() || thaw_cmd->parsed()) return ops::freeze(state_dir, name, freeze_cmd->parsed());
+    if (parsed(list_cmd)) return ops::list(state_dir, as_json, all);
+    if (parsed(status_cmd)) return ops::status(state_dir, name, as_json);
+    if (parsed(kill_cmd)) return ops::kill(state_dir, name, signal, all);
+    if (parsed(freeze_cmd) || parsed(thaw_cmd)) return ops::freeze(state_dir, name, parsed(freeze_cmd));
     std::optional<uint64_t> t;
     if (!timeout.empty()) {
       t = parse_duration_us(timeout);
@@ -231,7 +238,7 @@ int run(int argc, char** argv) {
     return ops::stop(state_dir, name, t);
   }
 
-  if (validate_cmd->parsed()) {
+  if (parsed(validate_cmd)) {
     if (command) {
       std::fprintf(stderr, "ctrun: validate takes no command after --\n");
       return kExitUsage;
@@ -252,7 +259,7 @@ int run(int argc, char** argv) {
   auto p = make_plan(manifest_path, *loaded, true);
   if (!p) return kExitFailure;
   p->manifest_path = manifest_path;
-  p->snapshot = manifest::emit_yaml(loaded->manifest);
+  p->effective = std::move(loaded->manifest);
   return launch::launch(*p);
 }
 

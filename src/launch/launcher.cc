@@ -45,6 +45,7 @@
 #include "launch/payload.h"
 #include "launch/protocol.h"
 #include "launch/terminal.h"
+#include "manifest/emit.h"
 #include "net/network.h"
 #include "state/state.h"
 #include "systemd/notify.h"
@@ -804,6 +805,7 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
   // container (the state directory holds nothing before the payload runs:
   // a ctrun killed before then leaves no dead state behind).
   const state::State described = describe(p, pid, cgroups, p.network.host_if);
+  const std::string snapshot = p.effective ? manifest::emit_yaml(*p.effective) : std::string();
 
   // Everything the container has queued on its notify socket, passed on.
   auto read_guest = [&] {
@@ -849,7 +851,7 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
         running = true;
         recorded = described;
         note_payload(*recorded, p.boot.enabled);
-        record.write(*recorded, p.snapshot);
+        record.write(*recorded, snapshot);
         if (np.mode == plan::NotifyPlan::Mode::exec) tell("READY=1\nSTATUS=Container " + p.name + " running.");
         if (np.mode == plan::NotifyPlan::Mode::container) {
           tell("STATUS=Container " + p.name + " started, waiting for its READY=1.");
@@ -874,7 +876,7 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
     tell("STOPPING=1\nSTATUS=Stopping container " + p.name + ".");
     if (recorded) {
       recorded->status = "stopping";
-      record.write(*recorded, p.snapshot);
+      record.write(*recorded, snapshot);
     }
     child.signal(p.stop_signal);
     timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));

@@ -264,7 +264,9 @@ struct LaunchPlan {
   std::string lock_path;  // /run/ctrun/<name>.lock
   std::string container_dir;  // /run/ctrun/<name>: state.json while it runs
   std::string manifest_path;  // as given on the command line (for the state)
-  std::string snapshot;       // the effective manifest as YAML (for the state: what exec plans from)
+  // The effective manifest, written as YAML into the state (what exec
+  // plans from) while the child builds the container.
+  std::optional<manifest::Manifest> effective;
 };
 
 // Refuses with a diagnostic naming the key what this build cannot do yet, and
