@@ -1,14 +1,29 @@
 #include "cgroup/host.h"
 
-#include <fstream>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 namespace ctrun::cgroup {
+// (Plain read(2): a file stream costs more to set up than these small
+// files take to read, and ctrun reads dozens of them per start.)
 std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  std::string out;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return out;
+  char buf[8192];
+  while (true) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
 }
 
 namespace {
@@ -39,23 +54,42 @@ std::string unescape(const std::string& s) {
 
 Host parse_host(std::string_view mountinfo, const std::string& controllers) {
   Host h;
-  std::istringstream lines{std::string(mountinfo)};
-  for (std::string line; std::getline(lines, line);) {
+  // The fields of each line, split by hand: a stream per line costs more
+  // than the whole parse.
+  auto fields = [](std::string_view text) {
+    std::vector<std::string_view> out;
+    size_t i = 0;
+    while (i < text.size()) {
+      while (i < text.size() && text[i] == ' ') ++i;
+      size_t end = text.find(' ', i);
+      if (end == std::string_view::npos) end = text.size();
+      if (end > i) out.push_back(text.substr(i, end - i));
+      i = end;
+    }
+    return out;
+  };
+  while (!mountinfo.empty()) {
+    size_t nl = mountinfo.find('\n');
+    std::string_view line = mountinfo.substr(0, nl);
+    mountinfo = nl == std::string_view::npos ? std::string_view() : mountinfo.substr(nl + 1);
     // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
     size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream pre(line.substr(0, dash)), post(line.substr(dash + 3));
-    std::string id, parent, devno, root, point, fstype, source, super;
-    pre >> id >> parent >> devno >> root >> point;
-    post >> fstype >> source >> super;
-    point = unescape(point);
-    if (root != "/") continue;  // a bind of a sub-cgroup, not a hierarchy's root
+    if (dash == std::string_view::npos) continue;
+    auto pre = fields(line.substr(0, dash)), post = fields(line.substr(dash + 3));
+    if (pre.size() < 5 || post.empty()) continue;
+    if (pre[3] != "/") continue;  // a bind of a sub-cgroup, not a hierarchy's root
+    const std::string point = unescape(std::string(pre[4]));
+    const std::string_view fstype = post[0], super = post.size() > 2 ? post[2] : std::string_view();
     if (fstype == "cgroup2") {
       if (h.unified.empty()) h.unified = point;
     } else if (fstype == "cgroup") {
-      std::istringstream opts(super);
-      for (std::string o; std::getline(opts, o, ',');) {
-        if (o == "rw" || o == "ro" || o.rfind("release_agent", 0) == 0 || o == "clone_children" ||
+      size_t i = 0;
+      while (i <= super.size()) {
+        size_t comma = super.find(',', i);
+        if (comma == std::string_view::npos) comma = super.size();
+        std::string o(super.substr(i, comma - i));
+        i = comma + 1;
+        if (o.empty() || o == "rw" || o == "ro" || o.rfind("release_agent", 0) == 0 || o == "clone_children" ||
             o == "noprefix" || o == "xattr" || o == "cpuset_v2_mode" || o == "nsdelegate") {
           continue;
         }
