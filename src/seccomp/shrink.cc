@@ -434,7 +434,7 @@ bool same_answers(const Program& p, const Program& q, const std::vector<uint32_t
           for (auto& a : d.args) a = (hi << 32) | lo;
           if (!check(d)) return false;
           // One argument at a time too: rules compare several.
-          for (int k = 0; k < 6; ++k) {
+          for (int k = 0; k < 6 && hi == 0; ++k) {
             seccomp_data e{};
             e.arch = arch;
             e.nr = d.nr;
