@@ -10,6 +10,7 @@
 
 #include "base/diagnostic.h"
 #include "base/proctitle.h"
+#include "base/timeline.h"
 #include "launch/launcher.h"
 #include "manifest/emit.h"
 #include "manifest/reader.h"
@@ -44,7 +45,9 @@ std::optional<Loaded> load(const std::string& path, const std::vector<std::strin
   Diagnostics diags;
   manifest::LoadOptions options;
   options.sets = sets;
+  timeline_mark("cli");
   auto status = manifest::read_manifest_file(path, options, out.manifest, out.locs, diags);
+  timeline_mark("parsed");
   bool ok = status == manifest::ReadStatus::ok;
   if (status != manifest::ReadStatus::unreadable) {
     if (args) out.manifest.process.args = *args;
@@ -62,6 +65,7 @@ std::optional<plan::LaunchPlan> make_plan(const std::string& path, const Loaded&
   plan::LaunchPlan p;
   Diagnostics diags;
   plan::HostFacts host = plan::read_host_facts();
+  timeline_mark("host-facts");
   if (loaded.manifest.boot) plan::read_guest_facts(loaded.manifest, host);
   bool ok = plan::build_plan(loaded.manifest, loaded.locs, host, p, diags) && plan::prepare(p, host, diags, use_cache);
   diags.sort();
@@ -72,6 +76,7 @@ std::optional<plan::LaunchPlan> make_plan(const std::string& path, const Loaded&
 }  // namespace
 
 int run(int argc, char** argv) {
+  timeline_mark("start");
   remember_command_line(argc, argv);
   // Everything after the first "--" is the command that replaces process.args;
   // CLI11 never sees it, so an argument such as --help reaches the container.
@@ -260,6 +265,7 @@ int run(int argc, char** argv) {
   if (!p) return kExitFailure;
   p->manifest_path = manifest_path;
   p->effective = std::move(loaded->manifest);
+  timeline_mark("planned");
   return launch::launch(*p);
 }
 

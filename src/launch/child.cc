@@ -30,6 +30,7 @@
 #include <cstring>
 
 #include "base/proctitle.h"
+#include "base/timeline.h"
 #include "cgroup/mount_guard.h"
 #include "launch/ids.h"
 #include "launch/payload.h"
@@ -251,6 +252,7 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
   int root_tree = -1;
   if (!recv_message(sock, go, &root_tree) || go.step != Step::host_ready) _exit(125);
 
+  timeline_mark("c:go");
   Failure f;
   // Into the v1 cgroups, still as the host's root (in a user namespace too:
   // the files are host root's); then a cgroup namespace makes them its root.
@@ -263,6 +265,7 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
     die(sock, {"create the cgroup namespace", errno, "namespaces.cgroup", {}});
   }
   if (!setup_container(p, join_fds, root_tree, sys::real_kernel(), f)) die(sock, f);
+  timeline_mark("c:mounted");
   for (int fd : join_fds) close(fd);
 
   std::string console;
@@ -295,6 +298,7 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
 
   // The stub and the payload keep only the container's bounding set.
   if (!drop_bounding(p.exec.caps.bounding, f)) die(sock, f);
+  timeline_mark("c:ready");
   // The stub runs ctrun's code: a payload that is root in the container must
   // not reach it through /proc/1/mem or /proc/1/exe (CVE-2019-5736). Set
   // before the fork, so that there is no moment when a running payload
@@ -334,6 +338,7 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
       clone(payload_entry, static_cast<char*>(stack) + kGuard + kStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
   if (payload < 0) die(sock, {"start the payload", errno, {}, {}});
   munmap(stack, kGuard + kStack);
+  timeline_mark("c:exec");
   close(report[1]);
   stub_init(sock, payload, report[0]);
 }

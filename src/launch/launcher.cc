@@ -39,6 +39,7 @@
 #include "base/fd.h"
 #include "base/locks.h"
 #include "base/signals.h"
+#include "base/timeline.h"
 #include "base/uuid.h"
 #include "cgroup/mount_guard.h"
 #include "launch/child.h"
@@ -622,7 +623,9 @@ int launch(const plan::LaunchPlan& p) {
   // systemd unit ctrun exits 133 instead and the unit restarts it.
   while (true) {
     bool reboot = false;
+    timeline_mark("locked");
     int code = run_once(p, reboot);
+    timeline_mark("done");
     if (!reboot || !p.boot.reboot_in_process) return code;
   }
 }
@@ -699,6 +702,7 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
   }
   cgroup::Cgroups cgroups;
   if (!cgroups.create(p.cgroup_host, p.cgroups, f)) return report(f), kFailed;
+  timeline_mark("cgroups");
   UniqueFd guard_prog, guard_cgroup;
   if (p.cgroups.mount_guard) load_guard(cgroups, p.boot.enabled, guard_prog, guard_cgroup);
 
@@ -725,11 +729,13 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
     return report({"create the container's namespaces" + std::string(hint), err, "namespaces", {}}), kFailed;
   }
   if (pid == 0) {
+    timeline_mark("c:start");
     sock.reset();
     std::vector<int> fds;
     for (const auto& fd : join_fds) fds.push_back(fd.get());
     child_main(p, child_sock.get(), fds, cgroups.v1_tasks_files(), {guard_prog.get(), guard_cgroup.get()});
   }
+  timeline_mark("cloned");
   child.adopt(pid, pidfd);
   child_sock.reset();
   join_fds.clear();
@@ -848,6 +854,7 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
         guest.reset(fd);  // read in the loop, and once more at the end
         return;
       case Step::payload_running:
+        timeline_mark("running");
         running = true;
         recorded = described;
         note_payload(*recorded, p.boot.enabled);
@@ -857,7 +864,7 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
           tell("STATUS=Container " + p.name + " started, waiting for its READY=1.");
         }
         break;
-      case Step::payload_exited: status = m.status; break;
+      case Step::payload_exited: timeline_mark("exited"); status = m.status; break;
       case Step::failed: failure = m; break;
       case Step::host_ready:
       case Step::network_ready: break;
@@ -975,6 +982,7 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
   // socket that arrived with the child's last messages.
   read_guest();
   int child_status = child.reap();
+  timeline_mark("reaped");
   network.teardown();
   if (tty) tty->drain();
   tty.reset();  // restores the caller's terminal before we print anything
@@ -983,6 +991,7 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
   uint64_t oom_kills = cgroups.oom_kills();
   cgroups.destroy();
   scope.finish();
+  timeline_mark("cleaned");
 
   if (failure) {
     report(failure_of(*failure));

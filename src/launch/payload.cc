@@ -14,6 +14,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/timeline.h"
 #include "launch/privilege.h"
 #include "state/state.h"
 
@@ -159,6 +160,7 @@ void become_payload(const plan::ExecPlan& e, const Identity& id, bool userns, in
   // The filter is the very last step: nothing of ctrun's setup has to be
   // allowed by the profile, only execve and the failure report (write).
   if (e.seccomp.enabled && !seccomp_early && !load_seccomp(e.seccomp.compiled, f)) fail(f, 125);
+  timeline_mark("p:exec");
   int err = exec_search(e, argv.data(), envp.data());
   fail({"execute " + e.argv[0], err, "process.args", {}}, exec_status(err));
   _exit(125);
