@@ -20,9 +20,16 @@
 
 namespace ctrun::seccomp {
 
+// For the tests and the fuzzer: a result also when it is not shorter (the
+// layout's long jumps), and without the final check against `p` (so that
+// they see what the check would have caught).
+struct ShrinkOptions {
+  bool any_length = false;
+  bool check = true;
+};
+
 // The shorter equivalent of `p`, or nothing (keep `p`): a construct shrink
 // does not model, no gain, or a result that a check against `p` refuses.
-// (`any_length`: also a longer one, for the tests of the layout.)
-std::optional<Program> shrink(const Program& p, bool any_length = false);
+std::optional<Program> shrink(const Program& p, const ShrinkOptions& options = {});
 
 }  // namespace ctrun::seccomp

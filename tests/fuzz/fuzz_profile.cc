@@ -1,7 +1,9 @@
 // libFuzzer target: a seccomp profile file is user input too. Any byte
 // string must become diagnostics or a profile, and a parsed profile must
 // compile (or be refused with a diagnostic) without a crash, hang or leak;
-// what compiles must be a program the BPF evaluator can run.
+// what compiles must be a program the BPF evaluator can run. And the
+// shorter program seccomp/shrink.cc makes of libseccomp's (unchecked here,
+// and laid out whatever its length) must answer as libseccomp's does.
 #include <linux/audit.h>
 
 #include <cstddef>
@@ -12,6 +14,7 @@
 #include "seccomp/bpf_eval.h"
 #include "seccomp/compile.h"
 #include "seccomp/profile.h"
+#include "seccomp/shrink.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ctrun;
@@ -28,6 +31,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!seccomp::compile(p, ctx, c, diags)) return 0;
   for (int nr : {0, 1, 16, 39, 56, 1000}) {
     if (!seccomp::decide(c.filters, AUDIT_ARCH_X86_64, nr, {0, 0x5412}).has_value()) __builtin_trap();
+  }
+  ctx.shrink = false;
+  seccomp::Compiled full;
+  if (!seccomp::compile(p, ctx, full, diags)) __builtin_trap();
+  for (const auto& prog : full.filters) {
+    auto small = seccomp::shrink(prog, {.any_length = true, .check = false});
+    if (!small) continue;
+    // Every number of the first 600 of x86_64, i386 and x32, and some past
+    // them, with arguments from the data itself.
+    uint64_t arg = size >= 8 ? *reinterpret_cast<const uint64_t*>(data + size - 8) : 0;
+    for (uint32_t arch : {uint32_t{AUDIT_ARCH_X86_64}, uint32_t{AUDIT_ARCH_I386}, 0U}) {
+      for (uint32_t nr = 0; nr < 700; ++nr) {
+        for (uint32_t n : {nr, nr | 0x40000000U, 0xffffffffU - nr}) {
+          for (uint64_t a : {uint64_t{0}, arg, ~arg, uint64_t{0x5412}}) {
+            seccomp_data d{};
+            d.arch = arch;
+            d.nr = static_cast<int>(n);
+            for (auto& x : d.args) x = a;
+            if (seccomp::run_bpf(prog, d) != seccomp::run_bpf(*small, d)) __builtin_trap();
+          }
+        }
+      }
+    }
   }
   return 0;
 }

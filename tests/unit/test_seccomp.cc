@@ -479,7 +479,7 @@ TEST_CASE("shrink: the default profile answers the same in well under half the i
     seccomp::Compiled small = compile_default(caps);
     REQUIRE(full.filters.size() == small.filters.size());
     for (size_t i = 0; i < full.filters.size(); ++i) {
-      auto shorter = seccomp::shrink(full.filters[i]);
+      auto shorter = seccomp::shrink(full.filters[i], {.any_length = false, .check = false});
       REQUIRE(shorter.has_value());
       // what compile loads
       CHECK(shorter->size() == small.filters[i].size());
@@ -516,7 +516,7 @@ TEST_CASE("shrink: arguments compared, seccomp.allow/deny, a search too long for
   seccomp::Program full = export_program(ctx);
   seccomp_release(ctx);
   CHECK_FALSE(seccomp::shrink(full).has_value());
-  auto laid_out = seccomp::shrink(full, true);
+  auto laid_out = seccomp::shrink(full, {.any_length = true, .check = false});
   REQUIRE(laid_out.has_value());
   check_same_answers(full, *laid_out);
 }
