@@ -14,7 +14,10 @@
 #include <cerrno>
 #include <sys/stat.h>
 
+#include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "base/uuid.h"
 
@@ -35,6 +38,7 @@ class Builder {
     if (content_ >= 0) k_.close_fd(content_);
     if (file_mask_ >= 0) k_.close_fd(file_mask_);
     if (dir_mask_ >= 0) k_.close_fd(dir_mask_);
+    for (const auto& f : fresh_) k_.close_fd(f.fd);
     if (root_ >= 0) k_.close_fd(root_);
     if (tree_ >= 0) k_.close_fd(tree_);
   }
@@ -75,6 +79,13 @@ class Builder {
       if (fd >= 0 && n < 4) fds[n++] = fd;
       return fd;
     }
+    // No longer closed here: the caller owns it.
+    int release(int fd) {
+      for (int i = 0; i < n; ++i) {
+        if (fds[i] == fd) fds[i] = fds[--n];
+      }
+      return fd;
+    }
     ~Fds() {
       for (int i = 0; i < n; ++i) k.close_fd(fds[i]);
     }
@@ -110,6 +121,7 @@ class Builder {
     if (tree < 0) return fail(what, tree, s.key);
     if (int rc = k_.set_attrs(tree, MOUNT_ATTR_RDONLY | kNoSuidDevExec, false); rc < 0) return fail(what, rc, s.key);
     if (int rc = k_.attach(tree, target); rc < 0) return fail(what, rc, s.key);
+    mounted(s.target);
     return true;
   }
 
@@ -183,17 +195,34 @@ class Builder {
       case MountStep::Kind::bind: return bind(s);
       case MountStep::Kind::overlay: return mount_fs(s);
       case MountStep::Kind::mkdir:
+        if (Fresh* f = fresh_for(s.target)) {
+          int rc = k_.make_dir_in(f->fd, relative(*f, s.target), s.mode);
+          if (rc == 0) f->dirs.insert(relative(*f, s.target));
+          if (rc != -EEXIST) return rc == 0 || fail("create " + s.target, rc, s.key);
+        }
         if (int rc = k_.make_dir(root_, s.target, s.mode); rc < 0) return fail("create " + s.target, rc, s.key);
         return true;
       case MountStep::Kind::mknod:
+        if (Fresh* f = fresh_for(s.target)) {
+          int rc = k_.make_node_in(f->fd, relative(*f, s.target), s.mode, s.dev);
+          if (rc != -EEXIST) return rc == 0 || fail("create " + s.target, rc, s.key);
+        }
         if (int rc = k_.make_node(root_, s.target, s.mode, s.dev); rc < 0) return fail("create " + s.target, rc, s.key);
         return true;
       case MountStep::Kind::symlink:
+        if (Fresh* f = fresh_for(s.target)) {
+          int rc = k_.make_symlink_in(f->fd, relative(*f, s.target), s.source);
+          if (rc != -EEXIST) return rc == 0 || fail("create the symlink " + s.target, rc, s.key);
+        }
         if (int rc = k_.make_symlink(root_, s.target, s.source); rc < 0) {
           return fail("create the symlink " + s.target, rc, s.key);
         }
         return true;
       case MountStep::Kind::file:
+        if (Fresh* f = fresh_for(s.target)) {
+          int rc = k_.write_file_in(f->fd, relative(*f, s.target), s.data, s.mode);
+          if (rc != -EEXIST) return rc == 0 || fail("write " + s.target, rc, s.key);
+        }
         if (int rc = k_.write_file(root_, s.target, s.data, s.mode); rc < 0) {
           return fail("write " + s.target, rc, s.key);
         }
@@ -241,7 +270,60 @@ class Builder {
     int mnt = fds.keep(k_.new_fs(type, s.data, s.attrs));
     if (mnt < 0) return fail(what, mnt, s.key);
     if (int rc = k_.attach(mnt, target); rc < 0) return fail(what, rc, s.key);
+    mounted(s.target);
+    if (type == "tmpfs") fresh_.push_back({s.target, fds.release(mnt), {}, {}});
     return true;
+  }
+
+  // A tmpfs this build mounted, while it is what its target shows: what the
+  // plan creates in it is made relative to its fd (mknodat and friends), not
+  // resolved from the root. Only below directories made that way, and not
+  // below what has been mounted on it since.
+  struct Fresh {
+    std::string target;
+    int fd;
+    std::set<std::string> dirs;          // relative paths this build made in it
+    std::vector<std::string> covered;    // targets mounted on it since (absolute)
+    bool gone = false;                   // something was mounted on the target itself
+  };
+
+  static bool below(const std::string& path, const std::string& dir) {
+    return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/';
+  }
+
+  // A mount was attached at `target`: what it covers is no longer a fresh
+  // tmpfs's.
+  void mounted(const std::string& target) {
+    for (auto& f : fresh_) {
+      if (target == f.target) f.gone = true;
+      else if (below(target, f.target)) f.covered.push_back(target);
+    }
+  }
+
+  static std::string relative(const Fresh& f, const std::string& target) { return target.substr(f.target.size() + 1); }
+
+  Fresh* fresh_for(const std::string& target) {
+    Fresh* best = nullptr;
+    for (auto& f : fresh_) {
+      if (!f.gone && below(target, f.target) && (!best || f.target.size() > best->target.size())) best = &f;
+    }
+    if (!best) return nullptr;
+    for (const auto& c : best->covered) {
+      if (target == c || below(target, c)) return nullptr;
+    }
+    const std::string rel = relative(*best, target);
+    // Plain names only, the parent one this build made.
+    size_t start = 0;
+    while (true) {
+      size_t slash = rel.find('/', start);
+      std::string part = rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+      if (part.empty() || part == "." || part == "..") return nullptr;
+      if (slash == std::string::npos) break;
+      start = slash + 1;
+    }
+    size_t last = rel.find_last_of('/');
+    if (last != std::string::npos && !best->dirs.count(rel.substr(0, last))) return nullptr;
+    return best;
   }
 
   bool bind(const MountStep& s) {
@@ -259,6 +341,7 @@ class Builder {
       if (int rc = k_.set_attrs(tree, s.attrs, true); rc < 0) return fail(what, rc, s.key);
     }
     if (int rc = k_.attach(tree, target); rc < 0) return fail(what, rc, s.key);
+    mounted(s.target);
     return true;
   }
 
@@ -285,6 +368,7 @@ class Builder {
       int tree = fds.keep(k_.clone_tree(src, false));
       if (tree < 0) return fail(what, tree, s.key);
       if (int rc = k_.attach(tree, target); rc < 0) return fail(what, rc, s.key);
+      mounted(s.target);
       return true;
     }
     if (int rc = k_.make_node(root_, s.target, block ? (S_IFBLK | 0660) : 0666, rdev); rc < 0) {
@@ -333,6 +417,7 @@ class Builder {
       }
     }
     if (int rc = k_.attach(mnt, target); rc < 0) return fail(what, rc, s.key);
+    mounted(s.target);
     if (first < 0) {
       // The mask just attached, for the next ones to clone.
       first = k_.resolve(root_, s.target, Want::existing);
@@ -360,6 +445,7 @@ class Builder {
       }
     }
     if (int rc = k_.attach(tree, target); rc < 0) return fail(what, rc, s.key);
+    mounted(s.target);
     return true;
   }
 
@@ -371,6 +457,7 @@ class Builder {
   int content_ = -1;       // the tmpfs of content steps
   int file_mask_ = -1;     // the first file mask's mount, and the first directory's
   int dir_mask_ = -1;
+  std::vector<Fresh> fresh_;  // the tmpfs mounts of this build, newest last
   int content_files_ = 0;  // the parent's tree of the rootfs, until used
 };
 

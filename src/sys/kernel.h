@@ -50,6 +50,13 @@ class Kernel {
   virtual int make_node(int root_fd, const std::string& path, uint32_t mode, dev_t dev) = 0;
   virtual int make_symlink(int root_fd, const std::string& path, const std::string& target) = 0;
   virtual int write_file(int root_fd, const std::string& path, const std::string& content, uint32_t mode) = 0;
+  // The same, made at `rel` below dir_fd without resolving anything: for a
+  // file system this setup has just mounted, whose directories are its own
+  // (one call where the above resolve the parent first). EEXIST is an error.
+  virtual int make_dir_in(int dir_fd, const std::string& rel, uint32_t mode) = 0;
+  virtual int make_node_in(int dir_fd, const std::string& rel, uint32_t mode, dev_t dev) = 0;
+  virtual int make_symlink_in(int dir_fd, const std::string& rel, const std::string& target) = 0;
+  virtual int write_file_in(int dir_fd, const std::string& rel, const std::string& content, uint32_t mode) = 0;
   virtual int fd_type(int fd, dev_t* rdev) = 0;  // a FileType
   // pivot_root into root_fd; the old root is detached, cwd is the new /.
   virtual int pivot_to(int root_fd) = 0;

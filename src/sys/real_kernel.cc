@@ -35,6 +35,28 @@ int openat2_in_root(int root_fd, const std::string& path, int flags, uint64_t re
   return fd < 0 ? fail() : fd;
 }
 
+// Writes all of `content` to fd (a file just opened for writing, or -1
+// with errno), gives it `mode` (creation honours the umask), closes it.
+int fill(int fd, const std::string& content, uint32_t mode) {
+  if (fd < 0) return fail();
+  const char* p = content.data();
+  size_t left = content.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return -e;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  int rc = ::fchmod(fd, mode) == 0 ? 0 : fail();
+  ::close(fd);
+  return rc;
+}
+
 // Splits /a/b/c into parent "/a/b" and name "c".
 void split(const std::string& path, std::string& parent, std::string& name) {
   auto slash = path.find_last_of('/');
@@ -145,25 +167,27 @@ class RealKernel final : public Kernel {
 
   int write_file(int root_fd, const std::string& path, const std::string& content, uint32_t mode) override {
     return at_parent(root_fd, path, [&](int dir, const char* name) {
-      int fd = ::openat(dir, name, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
-      if (fd < 0) return fail();
-      const char* p = content.data();
-      size_t left = content.size();
-      while (left > 0) {
-        ssize_t n = ::write(fd, p, left);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          int e = errno;
-          ::close(fd);
-          return -e;
-        }
-        p += n;
-        left -= static_cast<size_t>(n);
-      }
-      int rc = ::fchmod(fd, mode) == 0 ? 0 : fail();
-      ::close(fd);
-      return rc;
+      return fill(::openat(dir, name, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode), content, mode);
     });
+  }
+
+  int make_dir_in(int dir_fd, const std::string& rel, uint32_t mode) override {
+    if (::mkdirat(dir_fd, rel.c_str(), mode) < 0) return fail();
+    return ::fchmodat(dir_fd, rel.c_str(), mode, 0) == 0 ? 0 : fail();  // mkdir honours the umask
+  }
+
+  int make_node_in(int dir_fd, const std::string& rel, uint32_t mode, dev_t dev) override {
+    mode_t type = (mode & S_IFMT) == S_IFBLK ? S_IFBLK : S_IFCHR;
+    if (::mknodat(dir_fd, rel.c_str(), type | (mode & 07777), dev) < 0) return fail();
+    return ::fchmodat(dir_fd, rel.c_str(), mode & 07777, 0) == 0 ? 0 : fail();
+  }
+
+  int make_symlink_in(int dir_fd, const std::string& rel, const std::string& target) override {
+    return ::symlinkat(target.c_str(), dir_fd, rel.c_str()) == 0 ? 0 : fail();
+  }
+
+  int write_file_in(int dir_fd, const std::string& rel, const std::string& content, uint32_t mode) override {
+    return fill(::openat(dir_fd, rel.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode), content, mode);
   }
 
   int fd_type(int fd, dev_t* rdev) override {

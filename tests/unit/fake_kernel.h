@@ -65,6 +65,18 @@ class FakeKernel final : public sys::Kernel {
     return rec("symlink " + path + " -> " + target);
   }
   int write_file(int, const std::string& path, const std::string&, uint32_t) override { return rec("write " + path); }
+  int make_dir_in(int dir, const std::string& rel, uint32_t mode) override {
+    return rec("mkdir-in " + name(dir) + " " + rel + " " + std::to_string(mode));
+  }
+  int make_node_in(int dir, const std::string& rel, uint32_t mode, dev_t) override {
+    return rec("mknod-in " + name(dir) + " " + rel + " " + std::to_string(mode));
+  }
+  int make_symlink_in(int dir, const std::string& rel, const std::string& target) override {
+    return rec("symlink-in " + name(dir) + " " + rel + " -> " + target);
+  }
+  int write_file_in(int dir, const std::string& rel, const std::string&, uint32_t) override {
+    return rec("write-in " + name(dir) + " " + rel);
+  }
   int fd_type(int f, dev_t* rdev) override {
     const std::string& n = name(f);
     if (n == "/dev/null") {

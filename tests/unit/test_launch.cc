@@ -200,6 +200,61 @@ TEST_CASE("child: steps in order against the fake kernel") {
   CHECK(c[sched + 1].rfind("resolve ", 0) == 0);
 }
 
+TEST_CASE("child: what the plan makes in a tmpfs it has just mounted is made relative to that tmpfs") {
+  auto p = make_plan(text_of());
+  REQUIRE(p.ok);
+  FakeKernel k;
+  Failure f;
+  REQUIRE(mount::build_root(p.plan, k, f));
+  const auto& c = k.calls;
+  // /dev: nodes, directories and links made by mknodat and friends on the
+  // tmpfs's own fd, no path resolved from the root; /run and its files too.
+  CHECK(index_of(c, "mknod-in tmpfs null ") < c.size());
+  CHECK(index_of(c, "mkdir-in tmpfs pts ") < c.size());
+  CHECK(index_of(c, "symlink-in tmpfs ptmx -> pts/ptmx") < c.size());
+  CHECK(index_of(c, "mkdir-in tmpfs host ") < c.size());
+  CHECK(index_of(c, "write-in tmpfs host/container-manager") < c.size());
+  CHECK(std::none_of(c.begin(), c.end(), [](const std::string& s) {
+    return s.rfind("mknod /", 0) == 0 || s.rfind("symlink /", 0) == 0 || s.rfind("write /run", 0) == 0;
+  }));
+  CHECK(k.open_fds == 0);
+
+  // Not below something mounted on it since, not below a directory it did
+  // not make, not through "..", not once the tmpfs itself is covered.
+  using K = plan::MountStep::Kind;
+  auto step = [](K kind, std::string target, std::string source = {}) {
+    plan::MountStep s;
+    s.kind = kind;
+    s.target = std::move(target);
+    s.source = std::move(source);
+    s.mode = 0755;
+    return s;
+  };
+  p.plan.mounts = {step(K::fs, "/t", "tmpfs"),      step(K::mkdir, "/t/a"),         step(K::mkdir, "/t/a/b"),
+                   step(K::bind, "/t/a", "/srv/x"), step(K::mkdir, "/t/a/c"),       step(K::mkdir, "/t/d/e"),
+                   step(K::mkdir, "/t/../u"),       step(K::symlink, "/t/l", "a"),  step(K::bind, "/t", "/srv/y"),
+                   step(K::mkdir, "/t/f")};
+  FakeKernel t;
+  REQUIRE(mount::build_root(p.plan, t, f));
+  const auto& d = t.calls;
+  CHECK(index_of(d, "mkdir-in tmpfs a 493") < d.size());
+  CHECK(index_of(d, "mkdir-in tmpfs a/b 493") < d.size());
+  CHECK(index_of(d, "mkdir /t/a/c 493") < d.size());
+  CHECK(index_of(d, "mkdir /t/d/e 493") < d.size());
+  CHECK(index_of(d, "mkdir /t/../u 493") < d.size());
+  CHECK(index_of(d, "symlink-in tmpfs l -> a") < d.size());
+  CHECK(index_of(d, "mkdir /t/f 493") < d.size());
+  CHECK(t.open_fds == 0);
+
+  // A failure there is the step's, with its key.
+  FakeKernel bad;
+  bad.fail_on = "mkdir-in tmpfs a ";
+  bad.fail_errno = ENOSPC;
+  CHECK_FALSE(mount::build_root(p.plan, bad, f));
+  CHECK(render(f) == "ctrun: failed to create /t/a: No space left on device");
+  CHECK(bad.open_fds == 0);
+}
+
 TEST_CASE("child: an ephemeral root, a read-only root") {
   auto p = make_plan("version: 1\nname: e\nrootfs: {path: /srv/root, ephemeral: true}\n"
                      "process: {args: [/bin/sh]}\n");
