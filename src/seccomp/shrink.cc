@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <map>
+#include <optional>
 #include <set>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "seccomp/bpf_eval.h"
 
