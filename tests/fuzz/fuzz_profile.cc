@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "caps/sets.h"
@@ -38,9 +39,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& prog : full.filters) {
     auto small = seccomp::shrink(prog, {.any_length = true, .check = false});
     if (!small) continue;
-    // Every number of the first 600 of x86_64, i386 and x32, and some past
-    // them, with arguments from the data itself.
-    uint64_t arg = size >= 8 ? *reinterpret_cast<const uint64_t*>(data + size - 8) : 0;
+    // Every number of the first 700 of x86_64, i386 and x32, and some near
+    // 2^32, with arguments from the data itself (copied: it is not aligned).
+    uint64_t arg = 0;
+    if (size >= sizeof arg) std::memcpy(&arg, data + size - sizeof arg, sizeof arg);
     for (uint32_t arch : {uint32_t{AUDIT_ARCH_X86_64}, uint32_t{AUDIT_ARCH_I386}, 0U}) {
       for (uint32_t nr = 0; nr < 700; ++nr) {
         for (uint32_t n : {nr, nr | 0x40000000U, 0xffffffffU - nr}) {
