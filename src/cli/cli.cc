@@ -182,6 +182,13 @@ int run(int argc, char** argv) {
 
   const std::string state_dir = plan::LaunchPlan{}.state_dir;
   auto parsed = [](const CLI::App* cmd) { return cmd != nullptr && cmd->parsed(); };
+  // A name on the command line becomes a path below the state directory:
+  // only what a manifest's name may be (no "..", no "/").
+  if (const std::string& n = parsed(exec_cmd) ? exec_req.name : name; !n.empty() && !manifest::is_name(n)) {
+    std::fprintf(stderr, "ctrun: \"%s\" is not a container name ([A-Za-z0-9_.-], 1 to 64 characters, not . or ..)\n",
+                 n.c_str());
+    return kExitUsage;
+  }
   if (parsed(exec_cmd)) {
     if (!command || command->empty()) {
       std::fprintf(stderr, "ctrun: exec needs the command after --: ctrun exec NAME -- CMD...\n");

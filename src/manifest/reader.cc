@@ -34,14 +34,6 @@ constexpr std::pair<const char*, int> kRlimits[] = {
     {"stack", RLIMIT_STACK},
 };
 
-bool is_name(std::string_view s) {
-  if (s.empty() || s.size() > 64 || s == "." || s == "..") return false;
-  for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return false;
-  }
-  return true;
-}
-
 bool is_hostname(std::string_view s) {
   if (s.empty() || s.size() > 64 || s.front() == '.' || s.back() == '.' || s.front() == '-') return false;
   if (s.find("..") != std::string_view::npos) return false;
@@ -1201,6 +1193,14 @@ std::string choice_word(std::string_view pattern, int index) {
   if (info == nullptr) return "?";
   auto words = split_choices(info->choices);
   return index >= 0 && static_cast<size_t>(index) < words.size() ? words[static_cast<size_t>(index)] : "?";
+}
+
+bool is_name(std::string_view s) {
+  if (s.empty() || s.size() > 64 || s == "." || s == "..") return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return false;
+  }
+  return true;
 }
 
 }  // namespace ctrun::manifest

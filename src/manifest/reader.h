@@ -34,6 +34,10 @@ enum class ReadStatus {
 ReadStatus read_manifest_file(const std::string& path, const LoadOptions& options, Manifest& out,
                               SourceMap& locs, Diagnostics& diags);
 
+// A container name: [A-Za-z0-9_.-], 1 to 64 characters, not . or .. (it is
+// a file name in the state directory, a unit and a machine name).
+bool is_name(std::string_view s);
+
 // The same for text in memory (tests, fuzzing); `display` names it in diagnostics.
 ReadStatus read_manifest_text(std::string_view text, const std::string& display, const LoadOptions& options,
                               Manifest& out, SourceMap& locs, Diagnostics& diags);

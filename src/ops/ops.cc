@@ -236,9 +236,10 @@ int stop(const std::string& dir, const std::string& name, std::optional<uint64_t
     usleep(20000);
     c = find(dir, name, error);
   }
-  if (c.found == Found::absent) return 0;
-  if (c.found == Found::dead) {
-    // A ctrun killed with SIGKILL: its state and empty cgroups go.
+  if (c.found == Found::absent || c.found == Found::dead) {
+    // A ctrun killed with SIGKILL: its state and empty cgroups go. (Absent
+    // too: one killed while it wrote its state leaves a directory without
+    // state.json, and a lock file nobody holds.)
     for (const auto& cg : c.s.cgroups) {
       cgroup::remove_tree(cg.path);  // with what a booted guest made below payload/
     }

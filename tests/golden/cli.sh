@@ -67,6 +67,16 @@ expect variable-default 0 "hostname: fallback" -- env -u CTRUN_T_HOST "$ctrun" v
 { echo "version: 1"; head -c 1100000 /dev/zero | tr '\0' '#'; echo; } > "$tmp/big.yaml"
 expect oversize 125 "big.yaml: the file is larger than 1024 KiB" -- "$ctrun" validate "$tmp/big.yaml"
 
+# A name on the command line becomes a path below /run/ctrun: a path, or
+# anything a manifest's name may not be, is a usage error, before anything
+# is looked up (a stop of ../x would otherwise unlink x's manifest.yaml).
+for verb in status stop kill freeze thaw; do
+  expect "name-$verb" 2 '^ctrun: "\.\./\.\./etc" is not a container name' -- "$ctrun" $verb ../../etc
+done
+expect name-exec 2 '"a/b" is not a container name' -- "$ctrun" exec a/b -- /bin/true
+expect name-dotdot 2 '"\.\." is not a container name' -- "$ctrun" stop ..
+expect name-long 2 'is not a container name' -- "$ctrun" stop "$(printf 'a%.0s' $(seq 65))"
+
 # The effective manifest validates again and prints the same.
 "$ctrun" validate "$good" > "$tmp/eff.yaml" 2>/dev/null
 cp "$tmp/eff.yaml" "$tmp/eff2.yaml"

@@ -129,6 +129,17 @@ expect_out "NAME"
 wait_collected op2
 no_leaks op2
 check "the collection lock is not taken for a stale name lock" test -e /run/ctrun/.gc.lock
+# Killed while it wrote its state (the snapshot is written, state.json not
+# yet): a directory without state.json and a lock file that nobody holds.
+# stop removes them too.
+mkdir -m 0700 /run/ctrun/op2w
+echo "version: 1" > /run/ctrun/op2w/manifest.yaml
+: > /run/ctrun/op2w/.state.json.tmp
+: > /run/ctrun/op2w.lock
+"$CTRUN" stop op2w
+RC=$?
+expect_rc 0
+no_leaks op2w
 
 begin forged-state
 # State that does not match its processes is never acted on.
