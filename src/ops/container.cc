@@ -108,10 +108,19 @@ int ms_since(const timespec& start) {
 // v1: FROZEN or THAWED into freezer.state, which reads FREEZING until every
 // task has stopped. v1 has no notification of that: the state is read again
 // after 1, 2, 4 ... 64 ms (reading it is what makes the kernel look).
+// A cgroup removed meanwhile: the container has ended (a thaw that let a
+// signal through may end it), which is thawed enough, but not frozen.
+bool gone(const std::string& dir, bool frozen, std::string& error) {
+  if (access(dir.c_str(), F_OK) == 0) return false;
+  if (frozen) error = "the container ended";
+  return true;
+}
+
 bool set_frozen_v1(const std::string& dir, bool frozen, std::string& error) {
   const std::string file = dir + "/freezer.state", want = frozen ? "FROZEN" : "THAWED";
   UniqueFd ctl(open(file.c_str(), O_WRONLY | O_CLOEXEC));
   if (!ctl || write(ctl.get(), want.data(), want.size()) < 0) {
+    if (gone(dir, frozen, error)) return !frozen;
     error = "cannot write " + file + ": " + std::strerror(errno);
     return false;
   }
@@ -119,6 +128,7 @@ bool set_frozen_v1(const std::string& dir, bool frozen, std::string& error) {
   clock_gettime(CLOCK_MONOTONIC, &start);
   for (long wait_ms = 1;; wait_ms = std::min(wait_ms * 2, 64L)) {
     if (cgroup::read_text(file) == want + "\n") return true;
+    if (gone(dir, frozen, error)) return !frozen;
     if (ms_since(start) >= 10000) {
       error = std::string("the kernel did not report the container ") + (frozen ? "frozen" : "thawed") + " within 10 s";
       return false;
@@ -138,6 +148,7 @@ bool set_frozen(const Freezer& f, bool frozen, std::string& error) {
   UniqueFd events(open((payload + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
   UniqueFd ctl(open((payload + "/cgroup.freeze").c_str(), O_WRONLY | O_CLOEXEC));
   if (!events || !ctl || write(ctl.get(), frozen ? "1" : "0", 1) != 1) {
+    if (gone(payload, frozen, error)) return !frozen;
     error = std::string("cannot write ") + payload + "/cgroup.freeze: " + std::strerror(errno);
     return false;
   }
@@ -148,6 +159,7 @@ bool set_frozen(const Freezer& f, bool frozen, std::string& error) {
     char buf[512];
     ssize_t n = pread(events.get(), buf, sizeof buf - 1, 0);
     if (n > 0 && std::string(buf, static_cast<size_t>(n)).find(want) != std::string::npos) return true;
+    if (n < 0 && gone(payload, frozen, error)) return !frozen;
     int left = 10000 - ms_since(start);
     pollfd p{events.get(), POLLPRI, 0};
     if (left <= 0 || poll(&p, 1, left) == 0) {

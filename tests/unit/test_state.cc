@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "launch/payload.h"
+#include "ops/container.h"
 #include "state/state.h"
 
 using namespace ctrun;
@@ -72,4 +73,18 @@ TEST_CASE("seccomp_digest: unconfined, and a change of any instruction or flag s
   plan::SeccompPlan d = a;
   d.compiled.filters.push_back(a.compiled.filters[0]);  // the same program twice is another set of filters
   CHECK(launch::seccomp_digest(d) != da);
+}
+
+// kill --all thaws after signalling: a signal let through may end the
+// container, and ctrun removes its cgroup, before the thaw is confirmed.
+// A freezer directory that is gone is thawed, never frozen.
+TEST_CASE("a freezer whose cgroup is gone counts as thawed, not as frozen") {
+  for (bool v1 : {false, true}) {
+    ops::Freezer gone{"/nonexistent/ctrun-test/payload", v1};
+    std::string error;
+    CHECK(ops::set_frozen(gone, false, error));
+    CHECK(error.empty());
+    CHECK_FALSE(ops::set_frozen(gone, true, error));
+    CHECK(error == "the container ended");
+  }
 }
