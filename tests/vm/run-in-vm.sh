@@ -23,16 +23,44 @@ elif [ -d /sys/fs/cgroup/unified ] || [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup
 else
   export EXPECT_MOUNT_GUARD=no
 fi
+# The scripts run two at a time, as ctest runs them on the host (-j2):
+# boot.sh, the longest, first, beside the others in turn; systemd.sh alone
+# at the end (it installs units, reloads systemd and masks machined, which
+# the other scripts' containers and boot.sh's units would see). Results are
+# printed in name order once all have ended.
+names=()
 for t in /ctrun/integration/[a-z]*.sh; do
   name=$(basename "$t" .sh)
   case $name in lib|mk-rootfs|mk-debian|fetch-profiles) continue ;; esac
   [ -e /ctrun/only ] && ! grep -qw "$name" /ctrun/only && continue
-  start=$(date +%s)
+  names+=("$name")
+done
+res=$(mktemp -d)
+suite() {
+  local name=$1 start=$SECONDS
   # (A guard against a hung suite, not a time limit: under TCG on a slow day
   # boot.sh alone has taken over 300 s.)
-  out=$(CTIT_PROGRESS=1 CTRUN_CACHE=/ctrun/cache timeout 600 bash "$t" /ctrun/ctrun /ctrun/test-rootfs 2>/dev/console)
+  CTIT_PROGRESS=1 CTRUN_CACHE=/ctrun/cache timeout 900 bash "/ctrun/integration/$name.sh" /ctrun/ctrun \
+    /ctrun/test-rootfs > "$res/$name.out" 2>/dev/console
+  echo $(( SECONDS - start )) > "$res/$name.secs"
+}
+# (By pid: a bare `wait` would also wait for the tee above, which never ends.)
+pids=()
+for name in $(printf '%s\n' "${names[@]}" | awk '$1 != "systemd" {print ($1 == "boot" ? 0 : $1 == "exec" ? 1 : 2), $1}' |
+              sort | cut -d' ' -f2); do
+  if [ "${#pids[@]}" -ge 2 ]; then
+    wait -n "${pids[@]}"
+    for i in "${!pids[@]}"; do kill -0 "${pids[$i]}" 2>/dev/null || unset "pids[$i]"; done
+  fi
+  suite "$name" &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+[[ " ${names[*]} " = *" systemd "* ]] && suite systemd
+for name in "${names[@]}"; do
+  out=$(cat "$res/$name.out")
   last=$(tail -n 1 <<<"$out")
-  echo "== $name ($(( $(date +%s) - start )) s): $last"
+  echo "== $name ($(cat "$res/$name.secs") s): $last"
   grep -E "^(FAIL|SKIP)" <<<"$out"
   if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
     pass=$((pass + BASH_REMATCH[1])); fail=$((fail + BASH_REMATCH[2]))

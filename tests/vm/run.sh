@@ -32,7 +32,14 @@ bash "$here/../integration/fetch-profiles.sh" "$cache/seccomp-profiles"
 bash "$here/../integration/mk-debian.sh" "$cache"
 
 work=$(mktemp -d /tmp/ctrun-vm.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+qemu=
+# The VM is ended by pid and the work dir removed however this ends (a
+# TERM, Ctrl-C); qemu runs in the background so that a signal is heard
+# while it runs.
+trap '[ -n "$qemu" ] && kill "$qemu" 2>/dev/null && wait "$qemu" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 d=$work/data
 mkdir -p "$d/cache"
 cp "$ctrun" "$d/ctrun"
@@ -54,8 +61,11 @@ timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -sm
   -kernel "$cache/vm/vmlinuz" -initrd "$cache/vm/initrd.img" \
   -drive "file=$cache/vm/root.ext4,format=raw,if=virtio,snapshot=on" \
   -drive "file=$work/data.ext4,format=raw,if=virtio" \
-  -append "root=LABEL=root rw console=ttyS0 quiet $cgroup_args panic=-1" \
-  > "$work/console.log" 2>&1 || echo "vm: qemu ended with status $?"
+  -append "root=LABEL=root rw console=ttyS0 quiet mitigations=off $cgroup_args panic=-1" \
+  < /dev/null > "$work/console.log" 2>&1 &
+qemu=$!
+wait "$qemu" || echo "vm: qemu ended with status $?"
+qemu=
 echo "vm: $(( $(date +%s) - start )) s in the VM"
 if ! debugfs -R "cat /results.log" "$work/data.ext4" > "$work/results.log" 2>/dev/null || [ ! -s "$work/results.log" ]; then
   echo "vm: no results; the console said:"
