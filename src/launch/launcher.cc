@@ -261,9 +261,10 @@ std::optional<std::string> read_guest_message(int fd, ino_t container_mnt, pid_t
 // ctrun leaves it: the next run of that name removes it.
 class StateRecord {
  public:
-  explicit StateRecord(std::string dir) : dir_(std::move(dir)) { remove(); }
+  explicit StateRecord(std::string dir) : dir_(std::move(dir)) { state::remove_state(dir_); }
   // The snapshot goes first: a state that exists has one.
   void write(const state::State& s, const std::string& snapshot) {
+    if (removed_) return;  // the payload has ended: nothing to record any more
     Failure f;
     if (!snapshot.empty() && !snapshot_written_) {
       snapshot_written_ = state::write_snapshot(dir_, snapshot, f);
@@ -272,10 +273,15 @@ class StateRecord {
     if (!state::write_state(dir_, s, f)) std::fprintf(stderr, "ctrun: warning: %s\n", render(f).substr(7).c_str());
   }
   ~StateRecord() { remove(); }
+  // Early, once the payload has exited: the state goes while the stub init's
+  // exit tears the namespaces down on another CPU. (Until the name lock is
+  // let go, `ctrun list` shows the name as creating.)
+  void remove() {
+    if (!std::exchange(removed_, true)) state::remove_state(dir_);
+  }
 
  private:
-  void remove() { state::remove_state(dir_); }
-  bool snapshot_written_ = false;
+  bool snapshot_written_ = false, removed_ = false;
   std::string dir_;
 };
 
@@ -864,7 +870,11 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
           tell("STATUS=Container " + p.name + " started, waiting for its READY=1.");
         }
         break;
-      case Step::payload_exited: timeline_mark("exited"); status = m.status; break;
+      case Step::payload_exited:
+        timeline_mark("exited");
+        status = m.status;
+        record.remove();
+        break;
       case Step::failed: failure = m; break;
       case Step::host_ready:
       case Step::network_ready: break;
