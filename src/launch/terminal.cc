@@ -60,9 +60,10 @@ bool TerminalRelay::pump_stdin() {
   if (n <= 0) {
     // The caller's input ended: the container reads EOF from its terminal.
     // ^D, the EOF character of a fresh pty (the master's termios are not
-    // the slave's, so they cannot be asked).
-    const char eof = '\x04';
-    write_all(master_.get(), &eof, 1);
+    // the slave's, so they cannot be asked). After a line without its
+    // newline the first ^D only hands that line over: a second one is EOF.
+    const char eof[2] = {'\x04', '\x04'};
+    write_all(master_.get(), eof, line_pending_ ? 2 : 1);
     stdin_open_ = false;
     return false;
   }
@@ -82,6 +83,7 @@ bool TerminalRelay::pump_stdin() {
       if (++escape_count_ >= 3) return false;  // the caller kills the container
     }
   }
+  line_pending_ = buf[n - 1] != '\n' && buf[n - 1] != '\r';
   return write_all(master_.get(), buf, static_cast<size_t>(n));
 }
 

@@ -40,6 +40,7 @@ class TerminalRelay {
   UniqueFd slave_;
   bool raw_ = false;
   bool stdin_open_ = true;
+  bool line_pending_ = false;  // input sent since the last end of line
   bool escape_ = false;
   int escape_count_ = 0;
   long long escape_first_ms_ = 0;

@@ -36,6 +36,16 @@ expect_out "hello
 hello"
 no_leaks tty
 
+begin pty-eof-after-partial-line
+# Input that does not end with a newline: the first ^D hands the line over,
+# a second one is the EOF (cat would wait for more input otherwise).
+OUT=$(printf 'hello' | timeout 20 env CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set process.terminal=true "$WORK/tty.yaml" -- cat 2>&1); RC=$?
+ERR=$OUT
+expect_rc 0
+OUT=$(tr -d '\r' <<<"$OUT")
+expect_out "hellohello"
+no_leaks tty
+
 begin pty-resize
 # A resize of ctrun's terminal while the container runs reaches the payload
 # as SIGWINCH with the new size (ctrun gets SIGWINCH and resizes the pty).
