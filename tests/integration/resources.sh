@@ -38,7 +38,7 @@ io=(--set resources.io.weight=300)
 $v1 && [ -z "$blkio_file" ] && io=()
 CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set resources.memory.max=64M --set resources.memory.swap_max=0 \
   --set resources.cpu.max=0.5 --set resources.cpu.weight=200 --set resources.pids.max=50 "${io[@]}" \
-  --set "mounts=[{type: bind, source: $WORK, target: /w}]" "$P" -- sh -c 'echo > /w/ready; sleep 5' &
+  --set "mounts=[{type: bind, source: $WORK, target: /w}]" "$P" -- sh -c 'echo > /w/ready; sleep 60' &
 ctr=$!
 read -r _ < "$WORK/ready"
 if $v1; then
@@ -198,7 +198,7 @@ if [ "$(cat /proc/1/comm)" = systemd ]; then
   if $v1 && [ -e /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes ]; then swap=(--set resources.memory.swap_max=16M); memsw=true; fi
   CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN --set systemd.register=scope \
     --set resources.memory.max=64M --set resources.pids.max=50 "${swap[@]}" --set "mounts=[{type: bind, source: $F, target: /w}]" \
-    "$P" -- sh -c 'cat /proc/self/cgroup > /w/cgroup; touch /w/ready; sleep 3' &
+    "$P" -- sh -c 'cat /proc/self/cgroup > /w/cgroup; touch /w/ready; i=0; while [ ! -e /w/go ] && [ $i -lt 600 ]; do usleep 50000; i=$((i+1)); done' &
   ctr=$!
   for _ in $(seq 200); do [ -e "$F/ready" ] && break; sleep 0.05; done
   OUT=$(systemctl show ctrun-res.scope -p ActiveState -p Delegate -p MemoryMax -p TasksMax -p ControlGroup | sort)
@@ -224,6 +224,7 @@ TasksMax=51"
     OUT=$(cat /sys/fs/cgroup/machine.slice/ctrun-res.scope/memory.max 2>&1)
     expect_out "67108864"
   fi
+  touch "$F/go"  # (the payload runs until told: the checks above may be slow on a loaded VM)
   wait "$ctr"; RC=$?
   expect_rc 0
   # Gone when ctrun returns: it left the scope and stopped it (no waiting).
