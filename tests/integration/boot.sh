@@ -83,7 +83,7 @@ begin boot-and-ready
 # Type=notify: ctrun passes the guest's READY=1 on once systemd has booted.
 "$PROBE" notify-recv "$WORK/manager.sock" 3 120 > "$WORK/got" &
 listener=$!
-for _ in $(seq 100); do grep -q listening "$WORK/got" 2>/dev/null && break; sleep 0.02; done
+for _ in $(seq 400); do grep -q listening "$WORK/got" 2>/dev/null && break; sleep 0.02; done
 export NOTIFY_SOCKET=$WORK/manager.sock
 start bt
 unset NOTIFY_SOCKET
@@ -138,7 +138,7 @@ begin console
 # (ctrun holds a slave of its own), and ctrun copies it to its stdout.
 check "console-getty did not run" inside systemctl -q is-active console-getty.service
 inside sh -c "echo console-mark-$TOKEN > /dev/console"
-for _ in $(seq 100); do grep -q "console-mark-$TOKEN" "$WORK/bt.log" && break; sleep 0.05; done
+for _ in $(seq 400); do grep -q "console-mark-$TOKEN" "$WORK/bt.log" && break; sleep 0.05; done
 check "the console's output did not reach ctrun's stdout after getty" grep -q "console-mark-$TOKEN" "$WORK/bt.log"
 
 begin proc-sys-dev

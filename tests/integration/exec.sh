@@ -155,7 +155,7 @@ for _ in $(seq 200); do [ -e "$WORK/w/orphan-ready" ] && break; sleep 0.02; done
 kill -9 "$p"
 wait "$p" 2>/dev/null
 left=yes
-for _ in $(seq 100); do
+for _ in $(seq 400); do
   x ex -- ps
   grep -q 'sleep 77' <<<"$OUT" || { left=no; break; }
   sleep 0.02
@@ -260,7 +260,7 @@ printf '#!/proc/self/exe\n' > "$R/evil"
 chmod 0755 "$R/evil"
 rm -f "$WORK/w/stop-attack" "$WORK/w/stop-attack.seen" "$WORK/w/attack"
 "$CTRUN" exec ex -- sh -c 'probe exe-attack /w/stop-attack > /w/attack' </dev/null >/dev/null 2>&1 &
-for _ in $(seq 100); do [ -e "$WORK/w/attack" ] && break; sleep 0.02; done
+for _ in $(seq 400); do [ -e "$WORK/w/attack" ] && break; sleep 0.02; done
 attacker=$!
 for i in $(seq 200); do
   x ex -- /evil

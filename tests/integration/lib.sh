@@ -106,22 +106,22 @@ no_leaks() {
 }
 
 # After a SIGKILL of ctrun under systemd (its transient scope): systemd
-# collects the emptied scope by itself, a moment later; wait (5 s at most)
+# collects the emptied scope by itself, a moment later; wait (20 s at most)
 # before no_leaks looks. Without systemd nothing is waited for.
 wait_collected() {
   [ "$(cat /proc/1/comm)" = systemd ] || return 0
-  for _ in $(seq 100); do
+  for _ in $(seq 400); do
     ls -d /sys/fs/cgroup/*.slice/ctrun-"$1".scope /sys/fs/cgroup/*/*.slice/ctrun-"$1".scope >/dev/null 2>&1 || return 0
     sleep 0.05
   done
 }
 
 # machine_gone NAME: systemd-machined no longer knows NAME; waits for it
-# (5 s at most: that UnregisterMachine has taken effect when it returns is
+# (20 s at most: that UnregisterMachine has taken effect when it returns is
 # not assumed).
 # On failure OUT holds what machinectl still shows.
 machine_gone() {
-  for _ in $(seq 100); do
+  for _ in $(seq 400); do
     machinectl show "$1" > /dev/null 2>&1 || return 0
     sleep 0.05
   done

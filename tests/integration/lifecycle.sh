@@ -70,7 +70,7 @@ bg killed "$WORK/svc.yaml" -- sh -c 'touch /w/ready5; sleep 60'
 wait_for "$WORK/ready5"
 kill -KILL $BG; wait $BG 2>/dev/null
 # The container dies with ctrun (PR_SET_PDEATHSIG, then the pid namespace).
-for _ in $(seq 100); do
+for _ in $(seq 400); do
   [ "$(grep -l "CTIT_TOKEN=$TOKEN" /proc/[0-9]*/environ 2>/dev/null | wc -l)" -eq 0 ] && break
   sleep 0.05
 done

@@ -48,7 +48,7 @@ net_clean() {
 # The veth host side goes with the namespace when ctrun was SIGKILLed: the
 # kernel's cleanup runs a little later; wait for it (at most 5 s).
 wait_gone() {
-  for _ in $(seq 100); do ip -n "$NS" link show "$1" >/dev/null 2>&1 || return 0; sleep 0.05; done
+  for _ in $(seq 400); do ip -n "$NS" link show "$1" >/dev/null 2>&1 || return 0; sleep 0.05; done
   return 1
 }
 # Waits (at most 10 s) for a file a container writes into /shared.

@@ -20,7 +20,7 @@ listen() {
   rm -f "$WORK/got"
   "$PROBE" notify-recv "$SOCK" "$1" "$2" > "$WORK/got" &
   LISTENER=$!
-  for _ in $(seq 100); do grep -q listening "$WORK/got" 2>/dev/null && return 0; sleep 0.02; done
+  for _ in $(seq 400); do grep -q listening "$WORK/got" 2>/dev/null && return 0; sleep 0.02; done
 }
 # got: waits for the listener (in this shell: it is this shell's child), OUT = what it received.
 got() { wait "$LISTENER"; OUT=$(grep -v '^listening$' "$WORK/got"); }
@@ -105,7 +105,7 @@ done
 # (alive while ctrun reads: an exited sender cannot be placed, and is heard)
 NOTIFY_SOCKET=/proc/$inside/root/run/host/notify "$PROBE" notify-send 'STATUS=from the host\nREADY=1' hold > "$WORK/sent" &
 sender=$!
-for _ in $(seq 100); do grep -q ok "$WORK/sent" && break; sleep 0.02; done
+for _ in $(seq 400); do grep -q ok "$WORK/sent" && break; sleep 0.02; done
 OUT=$(cat "$WORK/sent")
 expect_out "ok"
 sleep 0.2  # ctrun has read (and refused) it while the sender lives

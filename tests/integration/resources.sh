@@ -278,9 +278,9 @@ P_NONE=$WORK/res-none.yaml
 sed 's/^process:/systemd: {register: none}\nprocess:/' "$P" > "$P_NONE"
 CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$P_NONE" -- sleep 30 &
 ctr=$!
-for _ in $(seq 100); do [ -d "$(cg devices)" ] && break; sleep 0.05; done
+for _ in $(seq 400); do [ -d "$(cg devices)" ] && break; sleep 0.05; done
 kill -KILL "$ctr"; wait "$ctr" 2>/dev/null
-for _ in $(seq 100); do grep -q . "$(cg devices)/payload/cgroup.procs" 2>/dev/null || break; sleep 0.05; done
+for _ in $(seq 400); do grep -q . "$(cg devices)/payload/cgroup.procs" 2>/dev/null || break; sleep 0.05; done
 check "a SIGKILLed ctrun's cgroup should still be there for this test" test -d "$(cg devices)"
 # The same name again: its own leftover is in the way of nothing.
 ct "$P_NONE" -- true
@@ -289,9 +289,9 @@ no_leaks res
 # And another name's run removes a leftover too.
 CTIT_TOKEN=$TOKEN "$CTRUN" --set process.env.CTIT_TOKEN=$TOKEN "$P_NONE" -- sleep 30 &
 ctr=$!
-for _ in $(seq 100); do [ -d "$(cg devices)" ] && break; sleep 0.05; done
+for _ in $(seq 400); do [ -d "$(cg devices)" ] && break; sleep 0.05; done
 kill -KILL "$ctr"; wait "$ctr" 2>/dev/null
-for _ in $(seq 100); do grep -q . "$(cg devices)/payload/cgroup.procs" 2>/dev/null || break; sleep 0.05; done
+for _ in $(seq 400); do grep -q . "$(cg devices)/payload/cgroup.procs" 2>/dev/null || break; sleep 0.05; done
 manifest other <<EOF2
 rootfs: {path: $R}
 systemd: {register: none}

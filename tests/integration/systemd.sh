@@ -106,9 +106,9 @@ if $systemd && $v1; then
   wait_file "$F/ready" || bad "the container did not start"
   kill -KILL "$ctr"
   wait "$ctr" 2>/dev/null
-  wait_collected_scope() { for _ in $(seq 100); do systemctl is-active --quiet ctrun-sd.scope || return 0; sleep 0.05; done; }
+  wait_collected_scope() { for _ in $(seq 400); do systemctl is-active --quiet ctrun-sd.scope || return 0; sleep 0.05; done; }
   wait_collected_scope
-  for _ in $(seq 100); do grep -q . /sys/fs/cgroup/cpuset/machine.slice/ctrun-sd.scope/payload/cgroup.procs 2>/dev/null || break; sleep 0.05; done
+  for _ in $(seq 400); do grep -q . /sys/fs/cgroup/cpuset/machine.slice/ctrun-sd.scope/payload/cgroup.procs 2>/dev/null || break; sleep 0.05; done
   check "ctrun's cpuset copy stays after the SIGKILL (for this test)" test -d /sys/fs/cgroup/cpuset/machine.slice/ctrun-sd.scope
   manifest sd-next <<EOF2
 rootfs: {path: $R}
@@ -294,7 +294,7 @@ Unit=ctrun-sd.scope"
   # warning.
   systemd-run -q --scope --unit="ctit-other-$$" sleep 300 &
   other=$!
-  for _ in $(seq 100); do [ "$(cat /proc/$other/comm 2>/dev/null)" = sleep ] && break; sleep 0.05; done
+  for _ in $(seq 400); do [ "$(cat /proc/$other/comm 2>/dev/null)" = sleep ] && break; sleep 0.05; done
   busctl call org.freedesktop.machine1 /org/freedesktop/machine1 org.freedesktop.machine1.Manager \
     RegisterMachine sayssus sd 0 ctit container "$other" / > /dev/null
   ct "$P" --set systemd.machine=yes
