@@ -36,7 +36,7 @@ qemu=
 # The VM is ended by pid and the work dir removed however this ends (a
 # TERM, Ctrl-C); qemu runs in the background so that a signal is heard
 # while it runs.
-trap '[ -n "$qemu" ] && kill "$qemu" 2>/dev/null && wait "$qemu" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'set +e; [ -n "$qemu" ] && kill "$qemu" 2>/dev/null && wait "$qemu" 2>/dev/null; rm -rf "$work"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
