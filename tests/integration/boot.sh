@@ -69,7 +69,7 @@ up() {
     [ -d "/proc/$PID" ] && inside test -S /run/systemd/private 2>/dev/null && break
     sleep 0.05
   done
-  s=$(timeout 120 nsenter -t "$PID" -a systemctl is-system-running --wait 2>&1)
+  s=$(timeout 300 nsenter -t "$PID" -a systemctl is-system-running --wait 2>&1)
   if [ "$s" = running ]; then ok; else bad "is-system-running: $s; failed: $(inside systemctl --failed --no-legend 2>&1)"; fi
 }
 # ended NAME: waits for ctrun to exit; RC = its status.
@@ -81,7 +81,7 @@ ended() {
 
 begin boot-and-ready
 # Type=notify: ctrun passes the guest's READY=1 on once systemd has booted.
-"$PROBE" notify-recv "$WORK/manager.sock" 3 120 > "$WORK/got" &
+"$PROBE" notify-recv "$WORK/manager.sock" 3 300 > "$WORK/got" &
 listener=$!
 for _ in $(seq 400); do grep -q listening "$WORK/got" 2>/dev/null && break; sleep 0.02; done
 export NOTIFY_SOCKET=$WORK/manager.sock
