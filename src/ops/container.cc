@@ -105,9 +105,6 @@ int ms_since(const timespec& start) {
   return static_cast<int>((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
 }
 
-// v1: FROZEN or THAWED into freezer.state, which reads FREEZING until every
-// task has stopped. v1 has no notification of that: the state is read again
-// after 1, 2, 4 ... 64 ms (reading it is what makes the kernel look).
 // A cgroup removed meanwhile: the container has ended (a thaw that let a
 // signal through may end it), which is thawed enough, but not frozen.
 bool gone(const std::string& dir, bool frozen, std::string& error) {
@@ -116,6 +113,9 @@ bool gone(const std::string& dir, bool frozen, std::string& error) {
   return true;
 }
 
+// v1: FROZEN or THAWED into freezer.state, which reads FREEZING until every
+// task has stopped. v1 has no notification of that: the state is read again
+// after 1, 2, 4 ... 64 ms (reading it is what makes the kernel look).
 bool set_frozen_v1(const std::string& dir, bool frozen, std::string& error) {
   const std::string file = dir + "/freezer.state", want = frozen ? "FROZEN" : "THAWED";
   UniqueFd ctl(open(file.c_str(), O_WRONLY | O_CLOEXEC));
