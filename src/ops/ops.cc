@@ -243,12 +243,16 @@ int stop(const std::string& dir, const std::string& name, std::optional<uint64_t
     for (const auto& cg : c.s.cgroups) {
       cgroup::remove_tree(cg.path);  // with what a booted guest made below payload/
     }
-    state::remove_state(dir + "/" + name);
-    // Its lock file, under the collection lock (see the launcher's NameLock).
+    // Its state and lock file, under the collection lock (see the launcher's
+    // NameLock) and only while nobody holds the name: a ctrun of that name
+    // starting meanwhile keeps what it makes.
     UniqueFd gc(open((dir + "/.gc.lock").c_str(), O_RDWR | O_CLOEXEC));
     if (gc && flock(gc.get(), LOCK_EX) == 0) {
       std::string lock = dir + "/" + name + ".lock";
-      if (!lock_held(lock)) unlink(lock.c_str());
+      if (!lock_held(lock)) {
+        state::remove_state(dir + "/" + name);
+        unlink(lock.c_str());
+      }
       flock(gc.get(), LOCK_UN);
     }
     return 0;
