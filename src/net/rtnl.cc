@@ -1,6 +1,7 @@
 #include "net/rtnl.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
@@ -22,19 +23,78 @@
 namespace ctrun::net {
 namespace {
 
+// libmnl is opened on the first netlink request (dlopen), not linked: most
+// containers (network none or host) never make one, and loading a shared
+// library costs every start of ctrun about 0.1 ms. The prototypes still come
+// from libmnl's header, so every call is type-checked.
+#define CTRUN_MNL_FUNCTIONS(X) \
+  X(attr_get_payload) \
+  X(attr_get_payload_len) \
+  X(attr_get_str) \
+  X(attr_get_type) \
+  X(attr_get_u32) \
+  X(attr_nest_end) \
+  X(attr_nest_start) \
+  X(attr_parse) \
+  X(attr_parse_nested) \
+  X(attr_put) \
+  X(attr_put_strz) \
+  X(attr_put_u16) \
+  X(attr_put_u32) \
+  X(cb_run2) \
+  X(nlmsg_get_payload) \
+  X(nlmsg_get_payload_tail) \
+  X(nlmsg_put_extra_header) \
+  X(nlmsg_put_header) \
+  X(socket_bind) \
+  X(socket_close) \
+  X(socket_get_portid) \
+  X(socket_open2) \
+  X(socket_recvfrom) \
+  X(socket_sendto) \
+  X(socket_setsockopt)
+
+struct Mnl {
+#define CTRUN_MNL_POINTER(name) decltype(&::mnl_##name) name = nullptr;
+  CTRUN_MNL_FUNCTIONS(CTRUN_MNL_POINTER)
+#undef CTRUN_MNL_POINTER
+};
+
+Mnl g_mnl;
+
+// Whether libmnl is loaded with every function; once only.
+bool load_mnl() {
+  static const bool loaded = [] {
+    void* handle = dlopen("libmnl.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (!handle) return false;
+    bool all = true;
+#define CTRUN_MNL_SYMBOL(name)                                                                      \
+  g_mnl.name = reinterpret_cast<decltype(g_mnl.name)>(dlsym(handle, "mnl_" #name)); \
+  all = all && g_mnl.name != nullptr;
+    CTRUN_MNL_FUNCTIONS(CTRUN_MNL_SYMBOL)
+#undef CTRUN_MNL_SYMBOL
+    return all;
+  }();
+  return loaded;
+}
+
+// The loaded library: only called on behalf of an Rtnl that opened.
+const Mnl& lib() { return g_mnl; }
+
+
 constexpr uint16_t kCreate = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
 constexpr uint16_t kAcked = NLM_F_REQUEST | NLM_F_ACK;
 
 nlmsghdr* start(std::vector<char>& buf, uint16_t type, uint16_t flags) {
   std::fill(buf.begin(), buf.end(), 0);
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+  nlmsghdr* nlh = lib().nlmsg_put_header(buf.data());
   nlh->nlmsg_type = type;
   nlh->nlmsg_flags = flags;
   return nlh;
 }
 
 ifinfomsg* link_header(nlmsghdr* nlh, int index) {
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  auto* ifi = static_cast<ifinfomsg*>(lib().nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
   ifi->ifi_family = AF_UNSPEC;
   ifi->ifi_index = index;
   return ifi;
@@ -47,7 +107,7 @@ struct Attrs {
   const nlattr* at[256] = {};
   static int collect(const nlattr* a, void* data) {
     auto* self = static_cast<Attrs*>(data);
-    uint16_t type = mnl_attr_get_type(a);
+    uint16_t type = lib().attr_get_type(a);
     if (type < std::size(self->at)) self->at[type] = a;
     return MNL_CB_OK;
   }
@@ -56,10 +116,11 @@ struct Attrs {
 }  // namespace
 
 Rtnl::~Rtnl() {
-  if (nl_) mnl_socket_close(nl_);
+  if (nl_) lib().socket_close(nl_);
 }
 
 int Rtnl::open(int netns_fd) {
+  if (!load_mnl()) return -ELIBACC;
   buf_.assign(MNL_SOCKET_BUFFER_SIZE, 0);
   UniqueFd home;
   if (netns_fd >= 0) {
@@ -67,17 +128,17 @@ int Rtnl::open(int netns_fd) {
     if (!home) return -errno;
     if (setns(netns_fd, CLONE_NEWNET) < 0) return -errno;
   }
-  nl_ = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+  nl_ = lib().socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
   int err = errno;
   // Back home at once: nothing else of ctrun's may run in the container's
   // namespace. Failing to get back would leave ctrun astray: abort.
   if (home && setns(home.get(), CLONE_NEWNET) < 0) abort();
   if (!nl_) return -err;
   int one = 1;
-  mnl_socket_setsockopt(nl_, NETLINK_EXT_ACK, &one, sizeof one);
-  mnl_socket_setsockopt(nl_, NETLINK_CAP_ACK, &one, sizeof one);
-  if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) return -errno;
-  portid_ = mnl_socket_get_portid(nl_);
+  lib().socket_setsockopt(nl_, NETLINK_EXT_ACK, &one, sizeof one);
+  lib().socket_setsockopt(nl_, NETLINK_CAP_ACK, &one, sizeof one);
+  if (lib().socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) return -errno;
+  portid_ = lib().socket_get_portid(nl_);
   return 0;
 }
 
@@ -87,7 +148,7 @@ int Rtnl::transact(F&& on_reply) {
   auto* nlh = reinterpret_cast<nlmsghdr*>(buf_.data());
   nlh->nlmsg_seq = ++seq_;
   error_.clear();
-  if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return -errno;
+  if (lib().socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return -errno;
   struct Ctx {
     F* reply;
     std::string* error;
@@ -101,15 +162,15 @@ int Rtnl::transact(F&& on_reply) {
   // when it sent one (extended ack).
   auto error_cb = [](const nlmsghdr* m, void* data) -> int {
     auto* c = static_cast<Ctx*>(data);
-    const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m));
+    const auto* e = static_cast<const nlmsgerr*>(lib().nlmsg_get_payload(m));
     if (e->error == 0) return MNL_CB_STOP;
     c->err = e->error;
     if (m->nlmsg_flags & NLM_F_ACK_TLVS) {
       size_t off = sizeof(nlmsgerr);
       if (!(m->nlmsg_flags & NLM_F_CAPPED)) off += e->msg.nlmsg_len - sizeof(nlmsghdr);
       Attrs a;
-      if (mnl_attr_parse(m, static_cast<unsigned>(off), Attrs::collect, &a) >= 0 && a.at[NLMSGERR_ATTR_MSG]) {
-        *c->error = mnl_attr_get_str(a.at[NLMSGERR_ATTR_MSG]);
+      if (lib().attr_parse(m, static_cast<unsigned>(off), Attrs::collect, &a) >= 0 && a.at[NLMSGERR_ATTR_MSG]) {
+        *c->error = lib().attr_get_str(a.at[NLMSGERR_ATTR_MSG]);
       }
     }
     return MNL_CB_ERROR;
@@ -125,9 +186,9 @@ int Rtnl::transact(F&& on_reply) {
   };
   std::vector<char> in(32768);  // a dump part is at most 32 KiB
   while (true) {
-    ssize_t n = mnl_socket_recvfrom(nl_, in.data(), in.size());
+    ssize_t n = lib().socket_recvfrom(nl_, in.data(), in.size());
     if (n < 0) return -errno;
-    int rc = mnl_cb_run2(in.data(), static_cast<size_t>(n), seq_, portid_, data_cb, &ctx, ctl, NLMSG_MIN_TYPE);
+    int rc = lib().cb_run2(in.data(), static_cast<size_t>(n), seq_, portid_, data_cb, &ctx, ctl, NLMSG_MIN_TYPE);
     if (rc == MNL_CB_ERROR) return ctx.err ? ctx.err : (errno ? -errno : -EPROTO);
     if (rc <= MNL_CB_STOP) return 0;
   }
@@ -141,22 +202,22 @@ namespace {
 
 bool parse_link(const nlmsghdr* m, LinkInfo& out) {
   if (m->nlmsg_type != RTM_NEWLINK) return true;
-  const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(m));
+  const auto* ifi = static_cast<const ifinfomsg*>(lib().nlmsg_get_payload(m));
   Attrs a;
-  mnl_attr_parse(m, sizeof(ifinfomsg), Attrs::collect, &a);
+  lib().attr_parse(m, sizeof(ifinfomsg), Attrs::collect, &a);
   out.index = ifi->ifi_index;
   out.up = (ifi->ifi_flags & IFF_UP) != 0;
-  if (a.at[IFLA_IFNAME]) out.name = mnl_attr_get_str(a.at[IFLA_IFNAME]);
-  if (a.at[IFLA_IFALIAS]) out.alias = mnl_attr_get_str(a.at[IFLA_IFALIAS]);
-  if (a.at[IFLA_MASTER]) out.master = static_cast<int>(mnl_attr_get_u32(a.at[IFLA_MASTER]));
+  if (a.at[IFLA_IFNAME]) out.name = lib().attr_get_str(a.at[IFLA_IFNAME]);
+  if (a.at[IFLA_IFALIAS]) out.alias = lib().attr_get_str(a.at[IFLA_IFALIAS]);
+  if (a.at[IFLA_MASTER]) out.master = static_cast<int>(lib().attr_get_u32(a.at[IFLA_MASTER]));
   if (a.at[IFLA_ADDRESS]) {
-    out.hwaddr.assign(static_cast<const char*>(mnl_attr_get_payload(a.at[IFLA_ADDRESS])),
-                      mnl_attr_get_payload_len(a.at[IFLA_ADDRESS]));
+    out.hwaddr.assign(static_cast<const char*>(lib().attr_get_payload(a.at[IFLA_ADDRESS])),
+                      lib().attr_get_payload_len(a.at[IFLA_ADDRESS]));
   }
   if (a.at[IFLA_LINKINFO]) {
     Attrs info;
-    mnl_attr_parse_nested(a.at[IFLA_LINKINFO], Attrs::collect, &info);
-    if (info.at[IFLA_INFO_KIND]) out.kind = mnl_attr_get_str(info.at[IFLA_INFO_KIND]);
+    lib().attr_parse_nested(a.at[IFLA_LINKINFO], Attrs::collect, &info);
+    if (info.at[IFLA_INFO_KIND]) out.kind = lib().attr_get_str(info.at[IFLA_INFO_KIND]);
   }
   return true;
 }
@@ -172,7 +233,7 @@ int Rtnl::link(int index, LinkInfo& out) {
 int Rtnl::link(const std::string& name, LinkInfo& out) {
   nlmsghdr* nlh = start(buf_, RTM_GETLINK, kAcked);  // the reply, then an ack
   link_header(nlh, 0);
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  lib().attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
   return transact([&](const nlmsghdr* m) { return parse_link(m, out); });
 }
 
@@ -185,55 +246,55 @@ int Rtnl::index_of(const std::string& name) {
 int Rtnl::add_veth(const std::string& name, const std::string& peer, int peer_netns, int master) {
   nlmsghdr* nlh = start(buf_, RTM_NEWLINK, kCreate);
   link_header(nlh, 0);
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
-  if (master > 0) mnl_attr_put_u32(nlh, IFLA_MASTER, static_cast<uint32_t>(master));
-  nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
-  nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
-  nlattr* peer_info = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+  lib().attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  if (master > 0) lib().attr_put_u32(nlh, IFLA_MASTER, static_cast<uint32_t>(master));
+  nlattr* info = lib().attr_nest_start(nlh, IFLA_LINKINFO);
+  lib().attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+  nlattr* data = lib().attr_nest_start(nlh, IFLA_INFO_DATA);
+  nlattr* peer_info = lib().attr_nest_start(nlh, VETH_INFO_PEER);
   // The peer is a whole link request: its ifinfomsg, then its attributes.
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_get_payload_tail(nlh));
+  auto* ifi = static_cast<ifinfomsg*>(lib().nlmsg_get_payload_tail(nlh));
   std::memset(ifi, 0, sizeof *ifi);
   nlh->nlmsg_len += MNL_ALIGN(sizeof *ifi);
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, peer.c_str());
-  mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<uint32_t>(peer_netns));
-  mnl_attr_nest_end(nlh, peer_info);
-  mnl_attr_nest_end(nlh, data);
-  mnl_attr_nest_end(nlh, info);
+  lib().attr_put_strz(nlh, IFLA_IFNAME, peer.c_str());
+  lib().attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<uint32_t>(peer_netns));
+  lib().attr_nest_end(nlh, peer_info);
+  lib().attr_nest_end(nlh, data);
+  lib().attr_nest_end(nlh, info);
   return transact();
 }
 
 int Rtnl::add_lower(const std::string& kind, const std::string& name, int lower, int netns, uint32_t mode) {
   nlmsghdr* nlh = start(buf_, RTM_NEWLINK, kCreate);
   link_header(nlh, 0);
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
-  mnl_attr_put_u32(nlh, IFLA_LINK, static_cast<uint32_t>(lower));
-  mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<uint32_t>(netns));
-  nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind.c_str());
-  nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
-  if (kind == "ipvlan") mnl_attr_put_u16(nlh, IFLA_IPVLAN_MODE, static_cast<uint16_t>(mode));
-  else mnl_attr_put_u32(nlh, IFLA_MACVLAN_MODE, mode);
-  mnl_attr_nest_end(nlh, data);
-  mnl_attr_nest_end(nlh, info);
+  lib().attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  lib().attr_put_u32(nlh, IFLA_LINK, static_cast<uint32_t>(lower));
+  lib().attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<uint32_t>(netns));
+  nlattr* info = lib().attr_nest_start(nlh, IFLA_LINKINFO);
+  lib().attr_put_strz(nlh, IFLA_INFO_KIND, kind.c_str());
+  nlattr* data = lib().attr_nest_start(nlh, IFLA_INFO_DATA);
+  if (kind == "ipvlan") lib().attr_put_u16(nlh, IFLA_IPVLAN_MODE, static_cast<uint16_t>(mode));
+  else lib().attr_put_u32(nlh, IFLA_MACVLAN_MODE, mode);
+  lib().attr_nest_end(nlh, data);
+  lib().attr_nest_end(nlh, info);
   return transact();
 }
 
 int Rtnl::add_link(const std::string& kind, const std::string& name) {
   nlmsghdr* nlh = start(buf_, RTM_NEWLINK, kCreate);
   link_header(nlh, 0);
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
-  nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind.c_str());
-  mnl_attr_nest_end(nlh, info);
+  lib().attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  nlattr* info = lib().attr_nest_start(nlh, IFLA_LINKINFO);
+  lib().attr_put_strz(nlh, IFLA_INFO_KIND, kind.c_str());
+  lib().attr_nest_end(nlh, info);
   return transact();
 }
 
 int Rtnl::move(int index, int netns, const std::string& new_name) {
   nlmsghdr* nlh = start(buf_, RTM_NEWLINK, kAcked);
   link_header(nlh, index);
-  mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<uint32_t>(netns));
-  if (!new_name.empty()) mnl_attr_put_strz(nlh, IFLA_IFNAME, new_name.c_str());
+  lib().attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<uint32_t>(netns));
+  if (!new_name.empty()) lib().attr_put_strz(nlh, IFLA_IFNAME, new_name.c_str());
   return transact();
 }
 
@@ -248,7 +309,7 @@ int Rtnl::set_up(int index, bool up) {
 int Rtnl::set_alias(int index, const std::string& alias) {
   nlmsghdr* nlh = start(buf_, RTM_NEWLINK, kAcked);
   link_header(nlh, index);
-  mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias.c_str());
+  lib().attr_put_strz(nlh, IFLA_IFALIAS, alias.c_str());
   return transact();
 }
 
@@ -260,50 +321,50 @@ int Rtnl::remove(int index) {
 
 int Rtnl::add_address(int index, const Cidr& a) {
   nlmsghdr* nlh = start(buf_, RTM_NEWADDR, kCreate);
-  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  auto* ifa = static_cast<ifaddrmsg*>(lib().nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
   int family = a.address.family;
   ifa->ifa_family = static_cast<uint8_t>(family);
   ifa->ifa_prefixlen = static_cast<uint8_t>(a.prefix);
   ifa->ifa_scope = RT_SCOPE_UNIVERSE;
   ifa->ifa_index = static_cast<uint32_t>(index);
   size_t len = addr_len(family);
-  mnl_attr_put(nlh, IFA_LOCAL, len, a.address.bytes.data());
-  mnl_attr_put(nlh, IFA_ADDRESS, len, a.address.bytes.data());
+  lib().attr_put(nlh, IFA_LOCAL, len, a.address.bytes.data());
+  lib().attr_put(nlh, IFA_ADDRESS, len, a.address.bytes.data());
   if (family == AF_INET6) {
     // No duplicate address detection: a tentative address cannot be used
     // for the second or so DAD takes, and the payload starts right away.
-    mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+    lib().attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
   } else if (a.prefix < 31) {
     IpAddress brd = a.address;
     uint32_t host_bits = a.prefix == 0 ? ~0u : (1u << (32 - a.prefix)) - 1;
     uint32_t v;
     std::memcpy(&v, brd.bytes.data(), 4);
     v = htonl(ntohl(v) | host_bits);
-    mnl_attr_put(nlh, IFA_BROADCAST, 4, &v);
+    lib().attr_put(nlh, IFA_BROADCAST, 4, &v);
   }
   return transact();
 }
 
 int Rtnl::addresses(int index, std::vector<AddrInfo>& out) {
   nlmsghdr* nlh = start(buf_, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP);
-  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  auto* ifa = static_cast<ifaddrmsg*>(lib().nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
   ifa->ifa_family = AF_UNSPEC;
   return transact([&](const nlmsghdr* m) {
     if (m->nlmsg_type != RTM_NEWADDR) return true;
-    const auto* r = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(m));
+    const auto* r = static_cast<const ifaddrmsg*>(lib().nlmsg_get_payload(m));
     if ((index > 0 && static_cast<int>(r->ifa_index) != index) || (r->ifa_family != AF_INET && r->ifa_family != AF_INET6)) {
       return true;
     }
     Attrs a;
-    mnl_attr_parse(m, sizeof(ifaddrmsg), Attrs::collect, &a);
+    lib().attr_parse(m, sizeof(ifaddrmsg), Attrs::collect, &a);
     const nlattr* at = a.at[IFA_LOCAL] ? a.at[IFA_LOCAL] : a.at[IFA_ADDRESS];
-    if (!at || mnl_attr_get_payload_len(at) != addr_len(r->ifa_family)) return true;
+    if (!at || lib().attr_get_payload_len(at) != addr_len(r->ifa_family)) return true;
     AddrInfo info;
     info.cidr.address.family = r->ifa_family;
-    std::memcpy(info.cidr.address.bytes.data(), mnl_attr_get_payload(at), addr_len(r->ifa_family));
+    std::memcpy(info.cidr.address.bytes.data(), lib().attr_get_payload(at), addr_len(r->ifa_family));
     info.cidr.prefix = r->ifa_prefixlen;
     info.scope = r->ifa_scope;
-    info.flags = a.at[IFA_FLAGS] ? mnl_attr_get_u32(a.at[IFA_FLAGS]) : r->ifa_flags;
+    info.flags = a.at[IFA_FLAGS] ? lib().attr_get_u32(a.at[IFA_FLAGS]) : r->ifa_flags;
     out.push_back(info);
     return true;
   });
@@ -311,14 +372,14 @@ int Rtnl::addresses(int index, std::vector<AddrInfo>& out) {
 
 int Rtnl::add_default_route(int index, const IpAddress& gateway) {
   nlmsghdr* nlh = start(buf_, RTM_NEWROUTE, kCreate);
-  auto* rt = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  auto* rt = static_cast<rtmsg*>(lib().nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
   rt->rtm_family = static_cast<uint8_t>(gateway.family);
   rt->rtm_table = RT_TABLE_MAIN;
   rt->rtm_protocol = RTPROT_STATIC;
   rt->rtm_scope = RT_SCOPE_UNIVERSE;
   rt->rtm_type = RTN_UNICAST;
-  mnl_attr_put(nlh, RTA_GATEWAY, addr_len(gateway.family), gateway.bytes.data());
-  mnl_attr_put_u32(nlh, RTA_OIF, static_cast<uint32_t>(index));
+  lib().attr_put(nlh, RTA_GATEWAY, addr_len(gateway.family), gateway.bytes.data());
+  lib().attr_put_u32(nlh, RTA_OIF, static_cast<uint32_t>(index));
   return transact();
 }
 
