@@ -53,7 +53,9 @@ bool set_capabilities(bool root, const caps::Grant& g, Failure& f) {
     f = {"set capabilities", err, "capabilities", {}};
     return false;
   }
-  if (cap_reset_ambient() < 0 && errno != EINVAL) {
+  // One prctl (libcap's cap_reset_ambient asks about every capability
+  // first: some 40 system calls on the way to exec).
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
     f = {"clear the ambient capabilities", errno, "capabilities", {}};
     return false;
   }
