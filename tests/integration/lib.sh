@@ -36,6 +36,14 @@ else
 fi
 # skip WHY: the current case is not run here (printed, not counted).
 skip() { echo "SKIP $CASE: $* (not counted)"; }
+# want NAME: whether case NAME runs. A stage may run only some cases of a
+# script (CTIT_CASES lists them, CTIT_CASES_WHY says why); the others are
+# printed as SKIP, never counted.
+want() {
+  [ -z "${CTIT_CASES:-}" ] || [[ " $CTIT_CASES " = *" $1 "* ]] && return 0
+  echo "SKIP $1: ${CTIT_CASES_WHY:-not in CTIT_CASES} (not counted)"
+  return 1
+}
 
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL $CASE: $*"; }

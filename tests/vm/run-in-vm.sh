@@ -36,11 +36,23 @@ for t in /ctrun/integration/[a-z]*.sh; do
   [ -e /ctrun/only ] && ! grep -qw "$name" /ctrun/only && continue
   names+=("$name")
 done
+# boot.sh in the cgroup v1 VMs: only the cases whose guests see cgroups
+# differently there (the first boot's checks, machined's and systemd's
+# scopes and units, reboots, a SIGKILLed ctrun's leftovers, user
+# namespaces); the others (exit statuses, consoles, the example manifest,
+# the journal link) run on the host and in the cgroup v2 VM. Under TCG each
+# boot costs some 10 s; this saves about 2 minutes per v1 stage.
+boot_cases=
+if [ ! -e /ctrun/fixture ] && [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
+  boot_cases="machinectl machinectl-terminate reboot-in-process sigkill-of-ctrun unit-reboot user-namespace missing-init"
+fi
 res=$(mktemp -d)
 suite() {
-  local name=$1 start=$SECONDS
+  local name=$1 start=$SECONDS cases=
+  [ "$name" = boot ] && cases=$boot_cases
   # (A guard against a hung suite, not a time limit: under TCG on a slow day
   # boot.sh alone has taken over 300 s.)
+  CTIT_CASES=$cases CTIT_CASES_WHY="left to the host and the cgroup v2 VM" \
   CTIT_PROGRESS=1 CTRUN_CACHE=/ctrun/cache timeout 900 bash "/ctrun/integration/$name.sh" /ctrun/ctrun \
     /ctrun/test-rootfs > "$res/$name.out" 2>/dev/console
   echo $(( SECONDS - start )) > "$res/$name.secs"
