@@ -36,6 +36,7 @@
 #include <optional>
 #include <sstream>
 
+#include "base/digest.h"
 #include "base/fd.h"
 #include "base/locks.h"
 #include "base/signals.h"
@@ -293,7 +294,7 @@ state::State describe(const plan::LaunchPlan& p, pid_t init, const cgroup::Cgrou
   state::State s;
   s.name = p.name;
   s.manifest = p.manifest_path;
-  s.manifest_sha256 = state::sha256_file(p.manifest_path);
+  s.manifest_sha256 = sha256_file(p.manifest_path);
   s.seccomp_sha256 = seccomp_digest(p.exec.seccomp);
   s.boot_id = state::boot_id();
   s.supervisor = {getpid(), state::starttime_of(getpid())};

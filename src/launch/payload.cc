@@ -14,9 +14,9 @@
 #include <cstring>
 #include <vector>
 
+#include "base/digest.h"
 #include "base/timeline.h"
 #include "launch/privilege.h"
-#include "state/state.h"
 
 namespace ctrun::launch {
 namespace {
@@ -69,7 +69,7 @@ std::string seccomp_digest(const plan::SeccompPlan& s) {
     bytes += "filter " + std::to_string(prog.size()) + "\n";
     bytes.append(reinterpret_cast<const char*>(prog.data()), prog.size() * sizeof(sock_filter));
   }
-  return state::sha256_hex(bytes.data(), bytes.size());
+  return sha256_hex(bytes.data(), bytes.size());
 }
 
 void become_payload(const plan::ExecPlan& e, const Identity& id, bool userns, int tty, const FailFn& fail) {

@@ -78,9 +78,5 @@ void remove_state(const std::string& dir);
 uint64_t starttime_of(pid_t pid);
 // /proc/sys/kernel/random/boot_id.
 std::string boot_id();
-// The sha256 of a file, hex; empty when it cannot be read.
-std::string sha256_file(const std::string& path);
-// The sha256 of bytes, hex.
-std::string sha256_hex(const void* data, size_t size);
 
 }  // namespace ctrun::state

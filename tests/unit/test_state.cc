@@ -2,6 +2,7 @@
 // digest `ctrun exec` compares against it (launch/payload.h). No root needed.
 #include <doctest/doctest.h>
 
+#include "base/digest.h"
 #include "launch/payload.h"
 #include "ops/container.h"
 #include "state/state.h"
@@ -52,7 +53,7 @@ TEST_CASE("state: a missing field is an error, never a default") {
 }
 
 TEST_CASE("sha256_hex: the standard test vector") {
-  CHECK(state::sha256_hex("abc", 3) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(sha256_hex("abc", 3) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST_CASE("seccomp_digest: unconfined, and a change of any instruction or flag shows") {
