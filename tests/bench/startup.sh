@@ -2,7 +2,8 @@
 # Start-up latency of ctrun against its peers, one hyperfine run, same busybox
 # rootfs, same /bin/true: the floor (unshare + chroot, with a network
 # namespace), bubblewrap, crun, runc, systemd-nspawn and ctrun. Prints the
-# medians and each one's ratio to the floor. Not a test: nothing here asserts.
+# medians and each one's ratio to the floor, then the floor and ctrun again,
+# interleaved (see the end). Not a test: nothing here asserts.
 #
 #   tests/bench/startup.sh [CTRUN]     (env: RUNS=50 WARMUP=5 BENCH_DIR=/var/tmp/ctrun-bench)
 #
@@ -23,8 +24,9 @@ RUNS=${RUNS:-50} WARMUP=${WARMUP:-5}
 R=$B/rootfs
 
 if [ "${1:-}" != --inner ]; then
-  bench_install hyperfine crun runc bubblewrap systemd-container jq busybox-static
+  bench_install hyperfine crun runc bubblewrap systemd-container jq busybox-static gcc
   mkdir -p "$B"
+  gcc -O2 -o "$B/interleave" "$here/interleave.c"
   [ -x "$R/bin/busybox" ] || bash "$here/../integration/mk-rootfs.sh" "$R"
   rm -rf "$B/bundle" && mkdir -p "$B/bundle"
   (cd "$B/bundle" && crun spec && jq --arg r "$R" '.process.terminal=false | .root.path=$r |
@@ -55,3 +57,9 @@ echo "| launcher | median ms | ratio to floor |"
 echo "|---|---:|---:|"
 jq -r '(.results[] | select(.command == "floor") | .median) as $f
        | .results[] | "| \(.command) | \(.median * 1000 * 100 | round / 100) | \(.median / $f * 100 | round / 100) |"' "$json"
+# hyperfine starts each command's runs one after another, and this VM's
+# speed drifts over minutes: the floor and ctrun once more, interleaved (one
+# start of each per round), for a ratio the drift does not skew.
+"$B/interleave" "$RUNS" floor unshare --fork --pid --mount --uts --ipc --net --mount-proc chroot "$R" /bin/true -- \
+  ctrun "$ctrun" "$B/true.yaml" |
+  awk -F '\t' '{m[$1] = $2} END {printf "\ninterleaved, %d starts each: floor %.2f ms, ctrun %.2f ms, ratio %.2f\n", '"$RUNS"', m["floor"] / 1000, m["ctrun"] / 1000, m["ctrun"] / m["floor"]}'
