@@ -228,12 +228,6 @@ bool setup_container(const plan::LaunchPlan& p, const std::vector<int>& join_fds
       return false;
     }
   }
-  if (p.loopback_up) {
-    if (int rc = k.loopback_up(); rc < 0) {
-      f = {"bring up the loopback interface", -rc, "network.mode", {}};
-      return false;
-    }
-  }
   return true;
 }
 
@@ -291,7 +285,7 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
   if (!resolve_identity(read_small_file("/etc/passwd"), read_small_file("/etc/group"), p.exec, id, f)) die(sock, f);
 
   // The parent builds the network meanwhile; the payload starts on it.
-  if (p.network.active() || p.machine != plan::LaunchPlan::Machine::no) {
+  if (p.host_sets_up_network()) {
     Message ready;
     if (!recv_message(sock, ready) || ready.step != Step::network_ready) _exit(125);
   }

@@ -49,6 +49,7 @@
 #include "launch/terminal.h"
 #include "manifest/emit.h"
 #include "net/network.h"
+#include "net/rtnl.h"
 #include "state/state.h"
 #include "systemd/notify.h"
 #include "systemd/scope.h"
@@ -765,17 +766,23 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
   }
   root_tree.reset();
 
-  // The network, from here, while the child builds its mounts.
-  if (p.network.active()) {
+  // The loopback and the network, from here, while the child builds its
+  // mounts (lo from the host side: 0.1 ms less on the child's way to exec).
+  if (p.loopback_up || p.network.active()) {
     std::string ns = "/proc/" + std::to_string(pid) + "/ns/net";
     UniqueFd netns(open(ns.c_str(), O_RDONLY | O_CLOEXEC));
     if (!netns) return report({"open the container's network namespace", errno, "network.mode", {}}), kFailed;
-    if (!network.setup(p.network, p.name, std::move(netns), f)) return report(f), kFailed;
+    if (p.loopback_up) {
+      if (int rc = net::set_loopback_up(netns.get()); rc < 0) {
+        return report({"bring up the loopback interface", -rc, "network.mode", {}}), kFailed;
+      }
+    }
+    if (p.network.active() && !network.setup(p.network, p.name, std::move(netns), f)) return report(f), kFailed;
   }
   // systemd-machined, once the unit and the network exist, before the payload runs.
   MachineGuard machine;
   if (p.machine != plan::LaunchPlan::Machine::no && !machine.start(p, pid, f)) return report(f), kFailed;
-  if (p.network.active() || p.machine != plan::LaunchPlan::Machine::no) {
+  if (p.host_sets_up_network()) {
     Message ready;
     ready.step = Step::network_ready;
     // A child that failed meanwhile is gone: its report is read below.

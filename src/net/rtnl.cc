@@ -11,6 +11,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -48,8 +49,8 @@ namespace {
   X(nlmsg_put_header) \
   X(socket_bind) \
   X(socket_close) \
+  X(socket_fdopen) \
   X(socket_get_portid) \
-  X(socket_open2) \
   X(socket_recvfrom) \
   X(socket_sendto) \
   X(socket_setsockopt)
@@ -119,21 +120,43 @@ Rtnl::~Rtnl() {
   if (nl_) lib().socket_close(nl_);
 }
 
-int Rtnl::open(int netns_fd) {
-  if (!load_mnl()) return -ELIBACC;
-  buf_.assign(MNL_SOCKET_BUFFER_SIZE, 0);
+int socket_in(int netns_fd, int domain, int type, int protocol) {
   UniqueFd home;
   if (netns_fd >= 0) {
     home.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
     if (!home) return -errno;
     if (setns(netns_fd, CLONE_NEWNET) < 0) return -errno;
   }
-  nl_ = lib().socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+  int fd = ::socket(domain, type | SOCK_CLOEXEC, protocol);
   int err = errno;
   // Back home at once: nothing else of ctrun's may run in the container's
   // namespace. Failing to get back would leave ctrun astray: abort.
   if (home && setns(home.get(), CLONE_NEWNET) < 0) abort();
-  if (!nl_) return -err;
+  return fd >= 0 ? fd : -err;
+}
+
+int set_loopback_up(int netns_fd) {
+  int s = socket_in(netns_fd, AF_INET, SOCK_DGRAM, 0);
+  if (s < 0) return s;
+  UniqueFd sock(s);
+  struct ifreq ifr {};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) return -errno;
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  return ioctl(s, SIOCSIFFLAGS, &ifr) == 0 ? 0 : -errno;
+}
+
+int Rtnl::open(int netns_fd) {
+  if (!load_mnl()) return -ELIBACC;
+  buf_.assign(MNL_SOCKET_BUFFER_SIZE, 0);
+  int fd = socket_in(netns_fd, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+  if (fd < 0) return fd;
+  nl_ = lib().socket_fdopen(fd);
+  if (!nl_) {
+    int err = errno;
+    ::close(fd);
+    return -err;
+  }
   int one = 1;
   lib().socket_setsockopt(nl_, NETLINK_EXT_ACK, &one, sizeof one);
   lib().socket_setsockopt(nl_, NETLINK_CAP_ACK, &one, sizeof one);

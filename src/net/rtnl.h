@@ -35,6 +35,14 @@ struct AddrInfo {
   uint32_t flags = 0;
 };
 
+// A socket made in the network namespace of netns_fd (< 0: the caller's;
+// entered for the socket() call only: a socket keeps the namespace it was
+// made in), or -errno.
+int socket_in(int netns_fd, int domain, int type, int protocol);
+// Brings up the loopback interface of the namespace of netns_fd, from
+// outside it. 0 or -errno.
+int set_loopback_up(int netns_fd);
+
 class Rtnl {
  public:
   Rtnl() = default;

@@ -244,7 +244,7 @@ struct LaunchPlan {
   systemd::ScopeRequest scope;
   RootPlan root;
   std::vector<MountStep> mounts;
-  bool loopback_up = false;  // a new network namespace: lo is brought up by the child
+  bool loopback_up = false;  // a new network namespace: lo is brought up (by the parent)
   NetworkPlan network;
   NotifyPlan notify;
   bool terminal = false;
@@ -256,6 +256,10 @@ struct LaunchPlan {
   // set-up and the payload's start (the child waits for it).
   enum class Machine { no, auto_, yes };
   Machine machine = Machine::no;
+  // Whether the child waits for the parent's network_ready before the
+  // payload starts: the loopback, a network or machined come from the host
+  // side while the child builds its mounts.
+  bool host_sets_up_network() const { return loopback_up || network.active() || machine != Machine::no; }
   std::string container_uuid;  // /run/host/container-uuid (random per start in app mode)
   ExecPlan exec;
   int stop_signal = 15;

@@ -64,7 +64,6 @@ class Kernel {
   // In a new user namespace whose maps are written: become its root
   // (setresgid 0, no supplementary groups, setresuid 0).
   virtual int become_root() = 0;
-  virtual int loopback_up() = 0;
   virtual void close_fd(int fd) = 0;
 };
 

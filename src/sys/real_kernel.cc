@@ -5,11 +5,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/openat2.h>
-#include <net/if.h>
 #include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -217,21 +214,6 @@ class RealKernel final : public Kernel {
   }
   int set_hostname(const std::string& name) override {
     return ::sethostname(name.data(), name.size()) == 0 ? 0 : fail();
-  }
-
-  int loopback_up() override {
-    int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0) return fail();
-    struct ifreq ifr {};
-    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-    int rc = ::ioctl(s, SIOCGIFFLAGS, &ifr);
-    if (rc == 0) {
-      ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
-      rc = ::ioctl(s, SIOCSIFFLAGS, &ifr);
-    }
-    int e = errno;
-    ::close(s);
-    return rc == 0 ? 0 : -e;
   }
 
   void close_fd(int fd) override { ::close(fd); }

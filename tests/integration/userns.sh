@@ -29,6 +29,14 @@ expect_out "0 200000 1000
 0 300000 10"
 no_leaks uns
 
+begin loopback
+# The container's network namespace belongs to its user namespace; ctrun
+# brings its lo up from the host's side (IFF_UP | IFF_LOOPBACK).
+ct "$P" -- cat /sys/class/net/lo/flags
+expect_rc 0
+expect_out "0x9"
+no_leaks uns
+
 begin idmapped-rootfs
 # A tree owned by host root: idmapped, the container's root owns it, and
 # what it creates keeps the tree's on-disk owner (0).

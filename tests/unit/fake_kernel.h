@@ -91,7 +91,6 @@ class FakeKernel final : public sys::Kernel {
   int pivot_to(int root) override { return rec("pivot " + name(root)); }
   int set_hostname(const std::string& n) override { return rec("hostname " + n); }
   int become_root() override { return rec("become-root"); }
-  int loopback_up() override { return rec("lo up"); }
   void close_fd(int) override { --open_fds; }
 
  private:
