@@ -123,7 +123,9 @@ std::string cache_key(const std::string& profile_text, const Context& ctx) {
   for (const auto& a : ctx.allow) put_str(k, a);
   put_u64(k, ctx.deny.size());
   for (const auto& d : ctx.deny) put_str(k, d);
-  put_str(k, profile_text);
+  // The profile by its digest: the key is stored in the entry and read by
+  // every start, and the default profile alone is some 20 KB.
+  put_str(k, sha256_hex(profile_text.data(), profile_text.size()));
   return k;
 }
 

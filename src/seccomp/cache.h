@@ -12,7 +12,7 @@
 
 namespace ctrun::seccomp {
 
-// Everything the compiled programs depend on.
+// Everything the compiled programs depend on (the profile by its sha256).
 std::string cache_key(const std::string& profile_text, const Context& ctx);
 
 class Cache {
