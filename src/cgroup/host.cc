@@ -1,6 +1,8 @@
 #include "cgroup/host.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -106,8 +108,24 @@ Host parse_host(std::string_view mountinfo, const std::string& controllers) {
   return h;
 }
 
+std::string unified_only_path(std::string_view text) {
+  if (text.rfind("0::/", 0) != 0) return {};
+  size_t nl = text.find('\n');
+  if (nl != std::string_view::npos && nl + 1 != text.size()) return {};  // more than one line
+  return std::string(text.substr(3, nl == std::string_view::npos ? std::string_view::npos : nl - 3));
+}
+
 Host read_host() {
-  Host h = parse_host(read_text("/proc/self/mountinfo"), "");
+  Host h;
+  struct statfs sf {};
+  if (statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
+    std::string own = unified_only_path(read_text("/proc/self/cgroup"));
+    if (!own.empty() && access(("/sys/fs/cgroup" + (own == "/" ? std::string() : own) + "/cgroup.procs").c_str(), F_OK) == 0) {
+      h.mode = Host::Mode::unified;
+      h.unified = "/sys/fs/cgroup";
+    }
+  }
+  if (h.mode == Host::Mode::none) h = parse_host(read_text("/proc/self/mountinfo"), "");
   if (!h.unified.empty()) {
     std::istringstream c(read_text(h.unified + "/cgroup.controllers"));
     for (std::string w; c >> w;) h.v2_controllers.push_back(w);

@@ -24,6 +24,13 @@ struct Host {
 // Parses mountinfo text (tests feed their own) and reads cgroup.controllers
 // of the cgroup2 root through `read_file` when given.
 Host parse_host(std::string_view mountinfo, const std::string& controllers);
+// /proc/self/cgroup's text on a host with no cgroup v1 hierarchy at all
+// (its only line is "0::PATH"): PATH; else empty.
+std::string unified_only_path(std::string_view proc_self_cgroup);
+// The host's hierarchies. Where /sys/fs/cgroup is cgroup2, no v1 hierarchy
+// exists and the process's own cgroup is found below it (the mount is the
+// hierarchy's root), without reading mountinfo, whose size grows with every
+// mount of the host; else from mountinfo.
 Host read_host();
 
 const char* mode_name(Host::Mode m);

@@ -66,6 +66,17 @@ TEST_CASE("the host's hierarchies from mountinfo") {
   CHECK(spaced.unified == "/sys/fs/my cg");
 }
 
+TEST_CASE("a host with cgroup2 alone, from /proc/self/cgroup") {
+  CHECK(cgroup::unified_only_path("0::/user.slice/session-1.scope\n") == "/user.slice/session-1.scope");
+  CHECK(cgroup::unified_only_path("0::/\n") == "/");
+  CHECK(cgroup::unified_only_path("0::/x") == "/x");
+  // Any v1 hierarchy (a controller's or a named one): mountinfo decides.
+  CHECK(cgroup::unified_only_path("1:name=systemd:/init.scope\n0::/init.scope\n").empty());
+  CHECK(cgroup::unified_only_path("12:memory:/\n0::/\n").empty());
+  CHECK(cgroup::unified_only_path("0::/a\n1:cpu:/\n").empty());
+  CHECK(cgroup::unified_only_path("").empty());
+}
+
 TEST_CASE("limits in cgroup v1 terms") {
   auto r = ctrun::testing::read(
       "version: 1\nname: web\nrootfs: {path: /r}\nprocess: {args: [/bin/sh]}\n"
