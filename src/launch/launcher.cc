@@ -61,6 +61,25 @@ constexpr int kFailed = 125;
 
 void report(const Failure& f) { std::fprintf(stderr, "%s\n", render(f).c_str()); }
 
+// A failure on the host's side after the child was let go. A child that
+// fails fast (a rootfs whose /proc is a symlink) may have ended before the
+// parent opened its network namespace; then its report, waiting on the
+// socket, is the one that says why: shown instead, with its status.
+int host_side_failed(int sock, const Failure& f) {
+  fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
+  Message m;
+  int fd = -1;
+  while (recv_message(sock, m, &fd)) {
+    if (fd >= 0) close(std::exchange(fd, -1));
+    if (m.step == Step::failed) {
+      report(failure_of(m));
+      return m.status;
+    }
+  }
+  report(f);
+  return kFailed;
+}
+
 // /run/ctrun: root's, 0700, a real directory (never a symlink someone
 // planted; CVE-2019-12439 is the /tmp version of that mistake).
 bool ensure_state_dir(const std::string& dir, Failure& f) {
@@ -771,17 +790,19 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
   if (p.loopback_up || p.network.active()) {
     std::string ns = "/proc/" + std::to_string(pid) + "/ns/net";
     UniqueFd netns(open(ns.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!netns) return report({"open the container's network namespace", errno, "network.mode", {}}), kFailed;
+    if (!netns) return host_side_failed(sock.get(), {"open the container's network namespace", errno, "network.mode", {}});
     if (p.loopback_up) {
       if (int rc = net::set_loopback_up(netns.get()); rc < 0) {
-        return report({"bring up the loopback interface", -rc, "network.mode", {}}), kFailed;
+        return host_side_failed(sock.get(), {"bring up the loopback interface", -rc, "network.mode", {}});
       }
     }
-    if (p.network.active() && !network.setup(p.network, p.name, std::move(netns), f)) return report(f), kFailed;
+    if (p.network.active() && !network.setup(p.network, p.name, std::move(netns), f)) {
+      return host_side_failed(sock.get(), f);
+    }
   }
   // systemd-machined, once the unit and the network exist, before the payload runs.
   MachineGuard machine;
-  if (p.machine != plan::LaunchPlan::Machine::no && !machine.start(p, pid, f)) return report(f), kFailed;
+  if (p.machine != plan::LaunchPlan::Machine::no && !machine.start(p, pid, f)) return host_side_failed(sock.get(), f);
   if (p.host_sets_up_network()) {
     Message ready;
     ready.step = Step::network_ready;

@@ -110,6 +110,20 @@ expect_rc 125
 expect_err "failed to mount tmpfs on /dev: the rootfs's /dev must be a directory"
 no_leaks devsym
 
+begin fast-child-failure
+# A child that fails at once (its /proc is a symlink) while the parent
+# brings its loopback up: the child's own reason, every time, never the
+# parent's "cannot open the network namespace" that follows from it.
+wrong=0
+for _ in $(seq 40); do
+  ct "$WORK/procsym.yaml"
+  if [ "$RC" != 125 ] || ! grep -q "the rootfs's /proc must be a directory" <<<"$ERR"; then
+    wrong=$((wrong + 1)); last=$ERR
+  fi
+done
+check "$wrong of 40 runs reported something else, as: ${last:-}" [ "$wrong" -eq 0 ]
+no_leaks procsym
+
 begin mount-over-proc-refused
 manifest overproc <<EOF2
 rootfs: {path: $R}
