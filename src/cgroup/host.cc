@@ -120,7 +120,8 @@ Host read_host() {
   struct statfs sf {};
   if (statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
     std::string own = unified_only_path(read_text("/proc/self/cgroup"));
-    if (!own.empty() && access(("/sys/fs/cgroup" + (own == "/" ? std::string() : own) + "/cgroup.procs").c_str(), F_OK) == 0) {
+    std::string procs = "/sys/fs/cgroup" + (own == "/" ? std::string() : own) + "/cgroup.procs";
+    if (!own.empty() && access(procs.c_str(), F_OK) == 0) {
       h.mode = Host::Mode::unified;
       h.unified = "/sys/fs/cgroup";
     }

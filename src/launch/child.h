@@ -10,8 +10,9 @@
 namespace ctrun::launch {
 
 // The steps that build the container, in order: join namespaces, build and
-// pivot into the root, set the host name, bring up lo. Runs in the child;
-// separate so that its order is tested against a fake kernel.
+// pivot into the root, set the host name (lo comes up from the parent's
+// side). Runs in the child; separate so that its order is tested against a
+// fake kernel.
 bool setup_container(const plan::LaunchPlan& plan, const std::vector<int>& join_fds, int root_tree, sys::Kernel& k,
                      Failure& f);
 

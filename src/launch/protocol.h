@@ -22,8 +22,9 @@ enum class Step : uint32_t {
   payload_exited = 4,
   // child -> parent: setup or exec failed; `status` is ctrun's exit code.
   failed = 5,
-  // parent -> child: the network is built (sent only when the plan has one
-  // to build); the child waits for it before the payload starts.
+  // parent -> child: lo is up, the network built, machined told (sent only
+  // when the plan has any of them: LaunchPlan::host_sets_up_network()); the
+  // child waits for it before the payload starts.
   network_ready = 6,
   // child -> parent: the container's notify socket (SCM_RIGHTS), bound at
   // /run/host/notify (systemd.notify: container).

@@ -82,7 +82,6 @@ bool load_mnl() {
 // The loaded library: only called on behalf of an Rtnl that opened.
 const Mnl& lib() { return g_mnl; }
 
-
 constexpr uint16_t kCreate = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
 constexpr uint16_t kAcked = NLM_F_REQUEST | NLM_F_ACK;
 

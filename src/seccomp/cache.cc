@@ -54,9 +54,7 @@ class In {
   size_t pos_ = 0;
 };
 
-// The key holds the whole profile (some 20 KB for the default one): a
-// byte-wise hash of it cost every start 45 us, sha256 (with the CPU's
-// SHA instructions where it has them) a few.
+// An entry's name: the start of the key's sha256.
 std::string file_name(const std::string& key) { return sha256_hex(key.data(), key.size()).substr(0, 16) + ".bpf"; }
 
 // The GNU build id of ctrun's own ELF image, read from memory: the same for
