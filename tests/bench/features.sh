@@ -2,7 +2,9 @@
 # What each part of a container's isolation costs ctrun at start: /bin/true
 # in the busybox rootfs with the default manifest, then with one part turned
 # off at a time (the seccomp filter; the network namespace with its
-# loopback; the cgroup namespace), then all three, beside the floor of
+# loopback; the cgroup namespace), then what startup.sh's OCI bundle for
+# crun and runc asks for (no seccomp filter, no cgroup namespace: `crun
+# spec`'s defaults), then all three, beside the floor of
 # startup.sh with and without its network namespace. The starts are
 # interleaved (tests/bench/interleave.c: one start of each per round), so
 # that the differences are not the machine's drift. Prints medians, each
@@ -30,6 +32,7 @@ variant default ''
 variant no-seccomp $'seccomp: {profile: unconfined}\n'
 variant no-netns $'namespaces: {net: false}\nnetwork: {mode: host}\n'
 variant no-cgroupns $'namespaces: {cgroup: false}\n'
+variant as-oci-bundle $'seccomp: {profile: unconfined}\nnamespaces: {cgroup: false}\n'
 variant none-of-these $'seccomp: {profile: unconfined}\nnamespaces: {net: false, cgroup: false}\nnetwork: {mode: host}\n'
 floor="unshare --fork --pid --mount --uts --ipc --net --mount-proc chroot $R /bin/true"
 "$B/interleave" "$RUNS" \
@@ -37,6 +40,7 @@ floor="unshare --fork --pid --mount --uts --ipc --net --mount-proc chroot $R /bi
   "ctrun seccomp unconfined" "$ctrun" "$B/features/no-seccomp.yaml" -- \
   "ctrun no network namespace" "$ctrun" "$B/features/no-netns.yaml" -- \
   "ctrun no cgroup namespace" "$ctrun" "$B/features/no-cgroupns.yaml" -- \
+  "ctrun as the OCI bundle" "$ctrun" "$B/features/as-oci-bundle.yaml" -- \
   "ctrun none of the three" "$ctrun" "$B/features/none-of-these.yaml" -- \
   floor $floor -- \
   "floor without --net" ${floor/--net /} > "$B/features.tsv"
