@@ -1,9 +1,9 @@
 /* Per-syscall cost: N calls, prints the mean in nanoseconds.
  *   getppid [N]          getppid(): a call every profile allows outright
- *   getppid N ioctl      ioctl(TCGETS) on /dev/null: a call whose rule looks
- *                        at its arguments (the TIOCSTI refusal)
- * Static, so that it runs in the busybox rootfs. */
-#include <fcntl.h>
+ *   getppid N ioctl      ioctl(TCGETS) on a pipe (ENOTTY): a call whose rule
+ *                        looks at its arguments (the TIOCSTI refusal)
+ * Static, so that it runs in the busybox rootfs; a pipe rather than
+ * /dev/null, which a bare chroot (the floor) does not have. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +16,9 @@
 int main(int argc, char **argv) {
   long n = argc > 1 ? atol(argv[1]) : 5000000;
   int use_ioctl = argc > 2 && !strcmp(argv[2], "ioctl");
-  int fd = open("/dev/null", O_RDONLY);
+  int fds[2];
+  if (pipe(fds) < 0) return 1;
+  int fd = fds[0];
   struct termios t;
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a);
