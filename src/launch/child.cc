@@ -139,7 +139,7 @@ bool open_notify_socket(int sock, Failure& f) {
   if (!console.empty() && (tty = open(console.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
     fail({"open the pty " + console, errno, "process.terminal", {}}, 125);
   }
-  become_payload(p.exec, id, p.userns.create, tty, fail);
+  become_payload(p.exec, id, p.userns.active(), tty, fail);
 }
 
 struct PayloadStart {
@@ -204,10 +204,13 @@ bool setup_container(const plan::LaunchPlan& p, const std::vector<int>& join_fds
                      Failure& f) {
   // In a new user namespace the parent has written the maps by now: become
   // its root, so that what the container creates belongs to a mapped id.
-  if (p.userns.create) {
+  // (A joined one: the child was made in it; its map must have a root.)
+  if (p.userns.active()) {
     if (int rc = k.become_root(); rc < 0) {
       if (root_tree >= 0) k.close_fd(root_tree);
-      f = {"become root in the user namespace", -rc, "user_namespace.uid_map", {}};
+      std::string detail = p.userns.joined && rc == -EINVAL ? "it maps no root (inside id 0)" : std::string();
+      f = {"become root in the user namespace", -rc, p.userns.joined ? "namespaces.user" : "user_namespace.uid_map",
+           detail};
       return false;
     }
   }
@@ -215,7 +218,8 @@ bool setup_container(const plan::LaunchPlan& p, const std::vector<int>& join_fds
   // mounted in, mqueue the ipc namespace.
   for (size_t i = 0; i < p.joins.size(); ++i) {
     const auto& j = p.joins[i];
-    if (j.type == CLONE_NEWPID) continue;  // the parent joined it before clone
+    if (j.type == CLONE_NEWPID) continue;   // the parent joined it before clone
+    if (j.type == CLONE_NEWUSER) continue;  // the child was made in it
     if (int rc = k.set_namespace(join_fds[i], j.type); rc < 0) {
       f = {"join the " + j.name + " namespace " + j.path, -rc, j.key, {}};
       return false;
@@ -306,7 +310,7 @@ void child_main(const plan::LaunchPlan& p, int sock, const std::vector<int>& joi
     if ((tty = open(console.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
       die(sock, {"open the console " + console, errno, "boot", {}});
     }
-    become_payload(p.exec, id, p.userns.create, tty, [&](const Failure& failure, int status) {
+    become_payload(p.exec, id, p.userns.active(), tty, [&](const Failure& failure, int status) {
       send_message(sock, failure_message(failure, status));
       _exit(status);
     });

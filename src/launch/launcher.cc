@@ -7,21 +7,21 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/nsfs.h>
-#include <net/if.h>
 #include <linux/sched.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/mount.h>
-#include <tuple>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -35,6 +35,7 @@
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <tuple>
 
 #include "base/digest.h"
 #include "base/fd.h"
@@ -479,6 +480,26 @@ std::string fs_name(const std::string& path) {
   }
 }
 
+// namespaces.user as a path (the plan has it among its joins then).
+size_t user_join(const plan::LaunchPlan& p) {
+  size_t i = 0;
+  while (p.joins[i].type != CLONE_NEWUSER) ++i;
+  return i;
+}
+
+// The host id that a joined user namespace maps its root (inside 0) to, as
+// /proc/PID/{uid,gid}_map of a process in it says; nullopt when it maps none
+// (the child then fails to become that root, and says so).
+std::optional<uint32_t> host_of_root(pid_t pid, const char* file) {
+  std::string text = read_small_file(("/proc/" + std::to_string(pid) + "/" + file).c_str());
+  std::istringstream lines(text);
+  uint64_t inside, outside, count;
+  while (lines >> inside >> outside >> count) {
+    if (inside == 0 && count > 0) return static_cast<uint32_t>(outside);
+  }
+  return std::nullopt;
+}
+
 // For a user namespace: the rootfs (or the ephemeral root's lower layer) as
 // a detached tree the child attaches. Its files belong to host ids; unless
 // the tree already belongs to the container's root (chowned, LXC-style), the
@@ -486,7 +507,14 @@ std::string fs_name(const std::string& path) {
 // root's files are the container root's. Only the parent may do that: the
 // file system's superblock belongs to the host's user namespace.
 bool prepare_root_tree(const plan::LaunchPlan& p, pid_t pid, UniqueFd& out, Failure& f) {
-  if (!p.userns.create || p.root.kind == plan::RootPlan::Kind::host) return true;
+  if (!p.userns.active() || p.root.kind == plan::RootPlan::Kind::host) return true;
+  uint32_t root_uid = p.userns.root_uid, root_gid = p.userns.root_gid;
+  if (p.userns.joined) {
+    auto uid = host_of_root(pid, "uid_map"), gid = host_of_root(pid, "gid_map");
+    if (!uid || !gid) return true;
+    root_uid = *uid;
+    root_gid = *gid;
+  }
   const char* key = p.root.kind == plan::RootPlan::Kind::ephemeral ? "rootfs.ephemeral" : "rootfs.path";
   const std::string& path = p.root.path;
   UniqueFd tree(open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
@@ -503,9 +531,21 @@ bool prepare_root_tree(const plan::LaunchPlan& p, pid_t pid, UniqueFd& out, Fail
     f = {"make the rootfs tree private", errno, key, {}};
     return false;
   }
-  if (st.st_uid != p.userns.root_uid || st.st_gid != p.userns.root_gid) {
+  if (st.st_uid != root_uid || st.st_gid != root_gid) {
     std::string ns = "/proc/" + std::to_string(pid) + "/ns/user";
     UniqueFd userns(open(ns.c_str(), O_RDONLY | O_CLOEXEC));
+    // A joined namespace that a user other than root owns: that user can
+    // enter it, and the container's mount namespace, which belongs to it;
+    // through a tree idmapped to it, what they write would be host root's
+    // on disk (a setuid-root file, say). Only a tree of its root's own.
+    uid_t owner = 0;
+    if (p.userns.joined && userns && ioctl(userns.get(), NS_GET_OWNER_UID, &owner) == 0 && owner != 0) {
+      f = {"use the rootfs " + path + " in the user namespace " + p.joins[user_join(p)].path, 0, "namespaces.user",
+           "it belongs to uid " + std::to_string(owner) +
+               ", who could write files owned by host root through an idmapped rootfs; chown the tree to " +
+               std::to_string(root_uid) + ":" + std::to_string(root_gid) + " (its root) instead"};
+      return false;
+    }
     struct mount_attr a {};
     a.attr_set = MOUNT_ATTR_IDMAP;
     a.userns_fd = static_cast<uint64_t>(userns.get());
@@ -514,7 +554,7 @@ bool prepare_root_tree(const plan::LaunchPlan& p, pid_t pid, UniqueFd& out, Fail
       std::string detail;
       if (err == EINVAL || err == EPERM) {
         detail = path + " is on " + fs_name(path) + ", which cannot be idmapped; chown the tree to " +
-                 std::to_string(p.userns.root_uid) + ":" + std::to_string(p.userns.root_gid) +
+                 std::to_string(root_uid) + ":" + std::to_string(root_gid) +
                  " (the container's root) instead";
       }
       f = {"map the rootfs's owners into the user namespace", err, key, detail};
@@ -533,7 +573,8 @@ pid_t clone_child(unsigned long flags, int* pidfd, int cgroup_fd, bool* into_cgr
   struct clone_args args {};
   args.flags = flags | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uint64_t>(pidfd);
-  args.exit_signal = SIGCHLD;
+  // (CLONE_PARENT: the signal is the caller's own, SIGCHLD; clone3 wants 0.)
+  args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
   *into_cgroup = false;
   long pid = -1;
   if (cgroup_fd >= 0) {
@@ -548,6 +589,7 @@ pid_t clone_child(unsigned long flags, int* pidfd, int cgroup_fd, bool* into_cgr
   }
   pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid >= 0 || errno != ENOSYS) return static_cast<pid_t>(pid);
+  if (flags & CLONE_PARENT) return -1;  // (clone_in_user_namespace's: clone3 only)
   // clone cannot take CLONE_NEWTIME (it overlaps the exit signal's bits):
   // unshare it here, which only affects children made after it.
   if ((flags & CLONE_NEWTIME) && unshare(CLONE_NEWTIME) < 0) return -1;
@@ -562,6 +604,72 @@ pid_t clone_child(unsigned long flags, int* pidfd, int cgroup_fd, bool* into_cgr
     }
   }
   return static_cast<pid_t>(pid);
+}
+
+// namespaces.user a path: the namespaces the container creates must belong
+// to that user namespace, as they do to one ctrun creates (its root
+// administers them: mounts /proc, names the host, brings lo up), so they
+// are created by a process in it. ctrun cannot join it itself (there is no
+// way back to the host's), so a short-lived helper does: it drops the
+// supplementary groups it has as host root (a joined namespace may deny
+// setgroups), joins, and clones the child with CLONE_PARENT, which makes it
+// ctrun's own child (its pidfd, its exit status, PR_SET_PDEATHSIG as ever).
+// Returns as clone_child does: 0 in the child, its pid in ctrun.
+pid_t clone_in_user_namespace(int userns_fd, unsigned long flags, int* pidfd, int cgroup_fd, bool* into_cgroup,
+                              bool* joined) {
+  *joined = true;
+  struct Report {
+    pid_t pid;
+    int err;
+    bool into_cgroup;
+    bool joined;  // the failure, if any, came after the join
+  };
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) < 0) return -1;
+  UniqueFd from_helper(pipe_fds[0]), to_parent(pipe_fds[1]);
+  pid_t helper = static_cast<pid_t>(syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+  if (helper < 0) return -1;
+  if (helper == 0) {
+    from_helper.reset();
+    Report r{-1, 0, false, false};
+    int child_pidfd = -1;
+    if (setgroups(0, nullptr) < 0 || setns(userns_fd, CLONE_NEWUSER) < 0) {
+      r.err = errno;
+    } else {
+      r.joined = true;
+      r.pid = clone_child(flags | CLONE_PARENT, &child_pidfd, cgroup_fd, &r.into_cgroup);
+      if (r.pid == 0) {
+        to_parent.reset();
+        return 0;
+      }
+      if (r.pid < 0) r.err = errno;
+    }
+    _exit(write(to_parent.get(), &r, sizeof r) == sizeof r ? 0 : 1);
+  }
+  to_parent.reset();
+  Report r{-1, EIO, false, true};
+  ssize_t n;
+  do n = read(from_helper.get(), &r, sizeof r);
+  while (n < 0 && errno == EINTR);
+  while (waitpid(helper, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  if (n != static_cast<ssize_t>(sizeof r)) r = {-1, EIO, false, true};
+  if (r.pid < 0) {
+    *joined = r.joined;
+    errno = r.err;
+    return -1;
+  }
+  // Our own child: its pid cannot be another's until we reap it.
+  *pidfd = static_cast<int>(syscall(SYS_pidfd_open, r.pid, 0));
+  if (*pidfd < 0) {
+    int err = errno;
+    kill(r.pid, SIGKILL);
+    waitpid(r.pid, nullptr, 0);
+    errno = err;
+    return -1;
+  }
+  *into_cgroup = r.into_cgroup;
+  return r.pid;
 }
 
 int exit_code(int status) {
@@ -748,8 +856,18 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
   std::fflush(nullptr);
   // The cgroup namespace comes later, from the child, once it is placed.
   bool into_cgroup = false;
-  pid_t pid = clone_child(p.clone_flags & ~static_cast<unsigned long>(CLONE_NEWCGROUP), &pidfd, cgroups.unified_fd(),
-                          &into_cgroup);
+  const unsigned long flags = p.clone_flags & ~static_cast<unsigned long>(CLONE_NEWCGROUP);
+  pid_t pid;
+  if (p.userns.joined) {
+    size_t i = user_join(p);
+    bool joined = true;
+    pid = clone_in_user_namespace(join_fds[i].get(), flags, &pidfd, cgroups.unified_fd(), &into_cgroup, &joined);
+    if (pid < 0 && !joined) {
+      return report({"join the user namespace " + p.joins[i].path, errno, p.joins[i].key, {}}), kFailed;
+    }
+  } else {
+    pid = clone_child(flags, &pidfd, cgroups.unified_fd(), &into_cgroup);
+  }
   if (pid < 0) {
     int err = errno;
     const char* hint = err == EINVAL && (p.clone_flags & CLONE_NEWTIME) ? " (does this kernel have time namespaces?)" : "";
@@ -775,9 +893,8 @@ int run_once(const plan::LaunchPlan& p, bool& reboot) {
   // joins its v1 cgroups itself, first thing after host_ready.
   if (!into_cgroup && !cgroups.place(pid, /*v2_only=*/true, f)) return report(f), kFailed;
   UniqueFd root_tree;
-  if (p.userns.create) {
-    if (!write_id_maps(pid, p.userns, f) || !prepare_root_tree(p, pid, root_tree, f)) return report(f), kFailed;
-  }
+  if (p.userns.create && !write_id_maps(pid, p.userns, f)) return report(f), kFailed;
+  if (p.userns.active() && !prepare_root_tree(p, pid, root_tree, f)) return report(f), kFailed;
   Message go;
   go.step = Step::host_ready;
   if (!send_message(sock.get(), go, root_tree ? root_tree.get() : -1)) {

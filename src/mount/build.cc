@@ -362,7 +362,7 @@ class Builder {
       return fail(what, 0, s.key, s.source + " is not a device node on the host");
     }
     // Without 'm' the device cgroup refuses even ctrun's own mknod: bound.
-    if (p_.userns.create || s.data.find('m') == std::string::npos) {
+    if (p_.userns.active() || s.data.find('m') == std::string::npos) {
       int target = fds.keep(k_.resolve(root_, s.target, Want::file));
       if (target < 0) return fail(what, target, s.key);
       int tree = fds.keep(k_.clone_tree(src, false));

@@ -458,7 +458,7 @@ int exec(const std::string& dir, const ExecRequest& r, const PlanLoader& load) {
       die(f, kFailed);
     }
     if (!launch::drop_bounding(e.caps.bounding, f)) die(f, kFailed);
-    launch::become_payload(e, id, planned->userns.create, slave ? slave.get() : -1, die);
+    launch::become_payload(e, id, planned->userns.active(), slave ? slave.get() : -1, die);
   }
   close(report[1]);
   slave.reset();

@@ -32,7 +32,9 @@ void refuse_unsupported(const Manifest& m, const SourceMap& locs, Diagnostics& d
   auto refuse = [&](const std::string& key, const std::string& what) {
     diags.error(locs.at(key), key, "not supported yet: this version of ctrun " + what);
   };
-  if (m.namespaces.user.mode == NamespaceMode::Mode::join) refuse("namespaces.user", "joins no user namespaces");
+  if (m.namespaces.user.mode == NamespaceMode::Mode::join && m.boot) {
+    refuse("namespaces.user", "boots no init system in a joined user namespace");
+  }
   using manifest::Register;
   if (!m.systemd.properties.empty() && m.systemd.register_ != Register::scope &&
       m.systemd.register_ != Register::keep_unit) {
@@ -84,6 +86,12 @@ void add_namespaces(const Manifest& m, LaunchPlan& p) {
     };
     p.userns.root_uid = host_of_root(p.userns.uid_map);
     p.userns.root_gid = host_of_root(p.userns.gid_map);
+  }
+  // A joined user namespace comes first: the child is made in it (by a
+  // helper that joins it), so that the namespaces created with it are its.
+  if (m.namespaces.user.mode == NamespaceMode::Mode::join) {
+    p.userns.joined = true;
+    p.joins.push_back({CLONE_NEWUSER, "user", m.namespaces.user.path, "namespaces.user"});
   }
   for (const auto& ns : all) {
     if (ns.mode.mode == NamespaceMode::Mode::create) p.clone_flags |= ns.flag;
@@ -159,7 +167,7 @@ void add_dev(const LaunchPlan& lp, std::vector<MountStep>& out) {
   for (const Node& n : {Node{"null", 1, 3}, Node{"zero", 1, 5}, Node{"full", 1, 7}, Node{"random", 1, 8},
                         Node{"urandom", 1, 9}, Node{"tty", 5, 0}}) {
     std::string path = std::string("/dev/") + n.name;
-    if (lp.userns.create) {
+    if (lp.userns.active()) {
       // No mknod in a user namespace: the host's node, bound.
       MountStep s = step(MountStep::Kind::bind, path);
       s.source = path;
@@ -699,7 +707,7 @@ void add_network_files(const Manifest& m, LaunchPlan& p) {
 // container's own cgroup): the mount guard refuses that too (see
 // cgroup/mount_guard.h).
 void add_mount_guard(const SourceMap& locs, LaunchPlan& p, Diagnostics& diags) {
-  if (!caps::has(p.exec.caps.bounding, CAP_SYS_ADMIN) || p.userns.create || !p.cgroups.enabled) return;
+  if (!caps::has(p.exec.caps.bounding, CAP_SYS_ADMIN) || p.userns.active() || !p.cgroups.enabled) return;
   if (!(p.clone_flags & CLONE_NEWCGROUP)) {
     diags.error(locs.at("namespaces.cgroup"), "namespaces.cgroup",
                 "must be true when the container has CAP_SYS_ADMIN (and no user namespace): it could mount the "
@@ -791,9 +799,13 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
   p.mounts.push_back(proc);
   // sysfs is mounted only by the owner of the network namespace: a user
   // namespace container on the host's network gets the host's /sys, bound
-  // read-only.
+  // read-only. (A joined network namespace: one the joined user namespace
+  // owns, or the child could not have joined it.)
+  const bool net_joined =
+      std::any_of(p.joins.begin(), p.joins.end(), [](const NamespaceJoin& j) { return j.type == CLONE_NEWNET; });
+  const bool userns_on_host_net = p.userns.active() && !(p.clone_flags & CLONE_NEWNET) && !net_joined;
   MountStep sys = fs("sysfs", "/sys", "", kNoSuidDevExec | MOUNT_ATTR_RDONLY);
-  if (p.userns.create && !(p.clone_flags & CLONE_NEWNET)) {
+  if (userns_on_host_net) {
     sys = step(MountStep::Kind::bind, "/sys");
     sys.source = "/sys";
     sys.attrs = kNoSuidDevExec | MOUNT_ATTR_RDONLY;
@@ -810,7 +822,7 @@ bool build_plan(const Manifest& m, const SourceMap& locs, const HostFacts& host,
     boot_id.key = "boot";
     p.mounts.push_back(boot_id);
   } else if (p.cgroups.enabled && p.cgroups.v2 && (p.clone_flags & CLONE_NEWCGROUP) &&
-             !(p.userns.create && !(p.clone_flags & CLONE_NEWNET))) {
+             !userns_on_host_net) {
     p.mounts.push_back(fs("cgroup2", "/sys/fs/cgroup", "", kNoSuidDevExec | MOUNT_ATTR_RDONLY));
   }
   add_dev(p, p.mounts);
@@ -940,6 +952,7 @@ std::string format_plan(const LaunchPlan& p) {
   }
   line("new_namespaces: [" + join(ns, ", ") + "]");
   for (const auto& j : p.joins) line("join: {" + j.name + ": " + j.path + "}");
+  if (p.userns.joined) line("user_namespace: joined (its own maps; the child is made in it)");
   if (p.userns.create) {
     auto map_text = [](const std::vector<manifest::IdRange>& m) {
       std::vector<std::string> parts;

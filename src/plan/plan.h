@@ -160,11 +160,15 @@ struct ExecPlan {
 
 // A new user namespace: the maps the parent writes during the handshake,
 // and the host ids of the container's root (inside 0), which decide whether
-// the rootfs needs an idmapped mount.
+// the rootfs needs an idmapped mount. Or a joined one (namespaces.user a
+// path, in `joins` too): its maps are its own, read once the child is in it.
 struct UserNsPlan {
   bool create = false;
+  bool joined = false;
   std::vector<manifest::IdRange> uid_map, gid_map;
   uint32_t root_uid = 0, root_gid = 0;
+  // The container runs in a user namespace of its own or a joined one.
+  bool active() const { return create || joined; }
 };
 
 // The network the parent builds between clone and the payload's start,

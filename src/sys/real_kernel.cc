@@ -209,7 +209,11 @@ class RealKernel final : public Kernel {
   }
 
   int become_root() override {
-    if (setresgid(0, 0, 0) < 0 || setgroups(0, nullptr) < 0 || setresuid(0, 0, 0) < 0) return -errno;
+    // (No supplementary groups to drop: nothing to ask of a joined user
+    // namespace whose setgroups is "deny".)
+    if (setresgid(0, 0, 0) < 0 || (getgroups(0, nullptr) != 0 && setgroups(0, nullptr) < 0) || setresuid(0, 0, 0) < 0) {
+      return -errno;
+    }
     return 0;
   }
   int set_hostname(const std::string& name) override {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # namespaces.user: the maps as configured, the container's root owning its
 # rootfs (idmapped, or a tree chowned to it), host files out of its reach,
-# capabilities and seccomp inside, clear errors.
+# capabilities and seccomp inside, clear errors; and joining an existing
+# user namespace by path (another container's, or one the probe makes).
 source "$(dirname "$0")/lib.sh"
 # The container's root (host uid 100000) must reach bind sources below WORK.
 chmod 0711 "$WORK"
@@ -127,5 +128,132 @@ expect_rc 125
 expect_err "failed to map the rootfs's owners into the user namespace: $O/merged is on overlayfs, which cannot be idmapped; chown the tree to 100000:100000 \(the container's root\) instead \(rootfs.path\)"
 umount "$O/merged"
 no_leaks uns
+
+begin join-user-namespace
+# namespaces.user a path: the container runs in that user namespace (here
+# another container's), and the namespaces it creates are that namespace's,
+# so its root names its host, mounts its /proc and owns its idmapped root.
+manifest unsh <<EOF2
+rootfs: {path: $(fresh_rootfs holder)}
+namespaces: {user: true}
+user_namespace:
+  uid_map: [{inside: 0, outside: 200000, count: 65536}]
+  gid_map: [{inside: 0, outside: 200000, count: 65536}]
+process: {args: [/bin/sleep, "1000"]}
+EOF2
+CTIT_TOKEN=$TOKEN "$CTRUN" --set "process.env.CTIT_TOKEN=$TOKEN" "$WORK/unsh.yaml" </dev/null >/dev/null 2>&1 &
+holder=$! stub=
+# Its stub init (PID 1, in the new user namespace), once it is there.
+for _ in $(seq 400); do
+  stub=$(pgrep -P "$holder" | head -n 1)
+  [ -n "$stub" ] && [ "$(readlink "/proc/$stub/ns/user")" != "$(readlink /proc/self/ns/user)" ] && break
+  stub=; sleep 0.05
+done
+check "the holder container did not start" test -n "$stub"
+J=$WORK/joined-out
+mkdir -p "$J"; chmod 1777 "$J"
+manifest unsj <<EOF2
+rootfs: {path: $R}
+hostname: joined
+namespaces: {user: /proc/$stub/ns/user}
+mounts: [{type: bind, source: $J, target: /out}]
+process: {args: [/bin/true]}
+EOF2
+ct "$WORK/unsj.yaml" -- sh -c 'cat /proc/self/uid_map | tr -s " " | sed "s/^ //"; id -u; hostname; readlink /proc/self/ns/user;
+  echo $$; stat -c "%u:%g" /; touch /out/made; probe caps; readlink /proc/self/ns/pid'
+pidns=$(tail -n 1 <<<"$OUT")
+OUT=$(head -n -1 <<<"$OUT")
+expect_rc 0
+expect_out "0 200000 65536
+0
+joined
+$(readlink "/proc/$stub/ns/user")
+2
+0:0
+0000000000000000 00000000a80425fb 00000000a80425fb 00000000a80425fb 0000000000000000"
+check "the joined container shares the holder's pid namespace" test "$pidns" != "$(readlink "/proc/$stub/ns/pid")"
+check "a file made through a plain bind is not owned by the joined namespace's root (200000)" \
+  test "$(stat -c %u:%g "$J/made")" = 200000:200000
+kill -TERM "$holder"; wait "$holder"
+no_leaks unsj
+no_leaks unsh
+
+# end_holder PID: SIGKILLs a probe's user namespace holder and waits (20 s at
+# most) until it is gone, so that no_leaks does not see it dying.
+end_holder() {
+  kill -9 "$1"
+  for _ in $(seq 400); do
+    grep -q . "/proc/$1/environ" 2>/dev/null || return 0
+    sleep 0.05
+  done
+}
+# join_probes NAME PROBE-ARGS...: a user namespace the probe makes (H: its
+# holder's pid; see probe userns) and manifest NAME, which joins it.
+join_probes() {
+  local name=$1
+  shift
+  H=$(CTIT_TOKEN=$TOKEN "$TEMPLATE/bin/probe" userns "$@")
+  manifest "$name" <<EOF2
+rootfs: {path: $R}
+namespaces: {user: /proc/$H/ns/user}
+process: {args: [/bin/true]}
+EOF2
+}
+
+begin join-user-namespace-denying-setgroups
+# A user namespace whose setgroups is "deny" (made here by the probe): ctrun
+# joins it without supplementary groups, and refuses to set any.
+join_probes unsd "0 300000 65536" "0 300000 65536" deny
+ct "$WORK/unsd.yaml" -- sh -c 'id -u; id -G; cat /proc/self/setgroups'
+expect_rc 0
+expect_out "0
+0
+deny"
+ct "$WORK/unsd.yaml" --set 'process.supplementary_groups=[5]' -- /bin/true
+expect_rc 125
+expect_err "failed to set the supplementary groups: the user namespace denies setgroups \(its /proc/PID/setgroups\) \(process.supplementary_groups\)"
+end_holder "$H"
+no_leaks unsd
+
+begin join-user-namespace-without-root
+# A user namespace that maps no root: a clear 125, nothing left.
+join_probes unsr "1 300000 65536" "1 300000 65536"
+ct "$WORK/unsr.yaml"
+expect_rc 125
+expect_err "failed to become root in the user namespace: it maps no root \(inside id 0\) \(namespaces.user\)"
+end_holder "$H"
+no_leaks unsr
+
+begin join-user-namespace-of-another-owner
+# A user namespace that uid 1000 made (and owns): its owner could enter the
+# container's mount namespace, so ctrun idmaps no rootfs through it (what
+# they wrote there would be host root's on disk); a tree chowned to its
+# root is used as it is.
+join_probes unso "0 400000 65536" "0 400000 65536" owner=1000
+ct "$WORK/unso.yaml"
+expect_rc 125
+expect_err "failed to use the rootfs $R in the user namespace /proc/$H/ns/user: it belongs to uid 1000, who could write files owned by host root through an idmapped rootfs; chown the tree to 400000:400000 \(its root\) instead \(namespaces.user\)"
+# (the leak check comes at the end: the holder, a process of the test, is
+# still needed here)
+C=$(fresh_rootfs owned)
+chown -R 400000:400000 "$C"
+ct "$WORK/unso.yaml" --set "rootfs.path=$C" -- sh -c 'id -u; stat -c "%u:%g" /; echo hi > /created'
+expect_rc 0
+expect_out "0
+0:0"
+check "a file the container's root created is not owned by 400000 on disk" test "$(stat -c %u:%g "$C/created")" = 400000:400000
+end_holder "$H"
+no_leaks unso
+
+begin join-not-a-user-namespace
+manifest unsn <<EOF2
+rootfs: {path: $R}
+namespaces: {user: /proc/self/ns/net}
+process: {args: [/bin/true]}
+EOF2
+ct "$WORK/unsn.yaml"
+expect_rc 125
+expect_err "failed to join the user namespace /proc/self/ns/net: it is not a user namespace \(namespaces.user\)"
+no_leaks unsn
 
 finish

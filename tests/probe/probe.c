@@ -39,6 +39,11 @@
  *                        for writing at once and keeps an O_PATH fd to reopen
  *                        for writing once that process has gone; prints
  *                        "seen N written M" (M must stay 0)
+ *   probe userns UIDMAP GIDMAP [deny|owner=UID]  (on the host, as root) a
+ *                        process in a new user namespace with these one-line
+ *                        maps ("INSIDE OUTSIDE COUNT"), setgroups "deny" if
+ *                        asked, made by user UID if given (then its owner);
+ *                        prints its pid and leaves it waiting to be killed
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -51,9 +56,11 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sched.h>
 #include <termios.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,6 +274,46 @@ static int notify_recv(const char *path, int count, int secs) {
   return 0;
 }
 
+/* A user namespace for ctrun to join: the child unshares it and says so;
+ * the parent writes its maps (root writes any map) and tells it; the child
+ * then waits until it is killed, and the parent prints its pid and ends. */
+static int userns_holder(const char *uid_map, const char *gid_map, int deny, int owner) {
+  int ready[2], go[2];
+  char c;
+  if (pipe(ready) < 0 || pipe(go) < 0) return 1;
+  pid_t pid = fork();
+  if (pid < 0) return 1;
+  if (pid == 0) {
+    /* Not holding the caller's output open: $(probe userns ...) ends. */
+    int null = open("/dev/null", O_RDWR);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) _exit(1);
+    if (owner >= 0 && (setgroups(0, NULL) < 0 || setresgid(owner, owner, owner) < 0 ||
+                       setresuid(owner, owner, owner) < 0)) _exit(1);
+    if (unshare(CLONE_NEWUSER) < 0) _exit(1);
+    if (write(ready[1], "x", 1) != 1 || read(go[0], &c, 1) != 1) _exit(1);
+    for (;;) pause();
+  }
+  close(ready[1]);
+  if (read(ready[0], &c, 1) != 1) return 1;
+  const char *files[] = {"uid_map", deny ? "setgroups" : NULL, "gid_map"};
+  const char *texts[] = {uid_map, "deny", gid_map};
+  for (int i = 0; i < 3; ++i) {
+    char path[64];
+    if (!files[i]) continue;
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, files[i]);
+    int fd = open(path, O_WRONLY);
+    if (fd < 0 || write(fd, texts[i], strlen(texts[i])) < 0) {
+      perror(path);
+      kill(pid, SIGKILL);
+      return 1;
+    }
+    close(fd);
+  }
+  if (write(go[1], "x", 1) != 1) return 1;
+  printf("%d\n", (int)pid);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) return 2;
   const char *verb = argv[1];
@@ -412,6 +459,12 @@ int main(int argc, char **argv) {
   if (!strcmp(verb, "notify-recv") && argc == 5) return notify_recv(argv[2], atoi(argv[3]), atoi(argv[4]));
   if (!strcmp(verb, "tcp-send") && argc == 5) return tcp_send(argv[2], atoi(argv[3]), argv[4]);
   if (!strcmp(verb, "tcp-recv") && argc == 3) return tcp_recv(atoi(argv[2]));
+  if (!strcmp(verb, "userns") && (argc == 4 || argc == 5)) {
+    int deny = argc == 5 && !strcmp(argv[4], "deny");
+    int owner = argc == 5 && !strncmp(argv[4], "owner=", 6) ? atoi(argv[4] + 6) : -1;
+    if (argc == 5 && !deny && owner < 0) return 2;
+    return userns_holder(argv[2], argv[3], deny, owner);
+  }
   if (!strcmp(verb, "sleep-ignoring") && argc == 3) {
     signal(SIGTERM, SIG_IGN);
     sleep((unsigned)atoi(argv[2]));

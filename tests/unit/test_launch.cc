@@ -144,9 +144,10 @@ TEST_CASE("plan: a throwaway root of the host's /usr") {
 }
 
 TEST_CASE("plan: keys of later versions are refused at their position") {
-  auto p = make_plan(text_of("", "namespaces: {user: /proc/1/ns/user}\n"));
+  auto p = make_plan(text_of("", "boot: true\nnamespaces: {user: /proc/1/ns/user}\n"));
   CHECK_FALSE(p.ok);
-  CHECK(p.errors.find("namespaces.user: not supported yet") != std::string::npos);
+  CHECK(p.errors.find("namespaces.user: not supported yet: this version of ctrun boots no init system in a joined "
+                      "user namespace") != std::string::npos);
   auto overlay = make_plan(text_of("", "mounts: [{type: overlay, lower: [/a:b], target: /o}]\n"));
   CHECK(overlay.errors.find("mounts[0]: overlay paths cannot contain ',', ':' or '\\': \"/a:b\"") != std::string::npos);
   CHECK(make_plan(text_of("", "seccomp: {profile: unconfined}\n")).ok);
@@ -384,9 +385,52 @@ TEST_CASE("plan: what a user namespace cannot be combined with") {
                       "namespace mounts its /proc\n");
   auto join = make_plan(text_of("", "namespaces: {user: true, net: /run/netns/x}\n"));
   CHECK(join.errors.find("namespaces.net: cannot be joined together with a new user namespace") != std::string::npos);
-  auto user_join = make_plan(text_of("", "namespaces: {user: /proc/1/ns/user}\n"));
-  CHECK(user_join.errors.find("namespaces.user: not supported yet: this version of ctrun joins no user namespaces") !=
-        std::string::npos);
+}
+
+TEST_CASE("plan: a joined user namespace") {
+  auto p = make_plan(text_of("", "namespaces: {user: /proc/1/ns/user}\n"));
+  REQUIRE_MESSAGE(p.ok, p.errors);
+  // The namespaces the container creates are made in it (by the parent's
+  // helper), not a new one: CLONE_NEWUSER is not among the flags.
+  CHECK((p.plan.clone_flags & CLONE_NEWUSER) == 0);
+  CHECK((p.plan.clone_flags & (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET)) == (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET));
+  CHECK(p.plan.userns.joined);
+  CHECK_FALSE(p.plan.userns.create);
+  CHECK(p.plan.userns.active());
+  REQUIRE(p.plan.joins.size() == 1);
+  CHECK(p.plan.joins[0].type == CLONE_NEWUSER);
+  CHECK(p.plan.joins[0].path == "/proc/1/ns/user");
+  CHECK(p.plan.joins[0].key == "namespaces.user");
+  // No mknod in it either.
+  CHECK(p.plan.mounts[target_index(p.plan, "/dev/null", plan::MountStep::Kind::bind)].source == "/dev/null");
+  CHECK(std::none_of(p.plan.mounts.begin(), p.plan.mounts.end(),
+                     [](const plan::MountStep& s) { return s.kind == plan::MountStep::Kind::mknod; }));
+  std::string text = plan::format_plan(p.plan);
+  CHECK(text.find("join: {user: /proc/1/ns/user}") != std::string::npos);
+  CHECK(text.find("user_namespace: joined") != std::string::npos);
+  // sysfs: mounted in a network namespace of its own or a joined one (which
+  // the joined user namespace owns, or the child could not join it); the
+  // host's /sys, bound, on the host's network.
+  auto host_net = make_plan(text_of("", "namespaces: {user: /proc/1/ns/user, net: false}\n"));
+  REQUIRE_MESSAGE(host_net.ok, host_net.errors);
+  CHECK(host_net.plan.mounts[target_index(host_net.plan, "/sys", plan::MountStep::Kind::bind)].source == "/sys");
+  auto joined_net = make_plan(text_of("", "namespaces: {user: /proc/1/ns/user, net: /run/netns/x}\n"));
+  REQUIRE_MESSAGE(joined_net.ok, joined_net.errors);
+  CHECK(joined_net.plan.mounts[target_index(joined_net.plan, "/sys", plan::MountStep::Kind::fs)].source == "sysfs");
+}
+
+TEST_CASE("child: in a joined user namespace it becomes its root, then joins the others, never the user one") {
+  auto p = make_plan(text_of("", "namespaces: {user: /proc/1/ns/user, ipc: /run/ipc/x}\n"));
+  REQUIRE_MESSAGE(p.ok, p.errors);
+  REQUIRE(p.plan.joins.size() == 2);
+  FakeKernel k;
+  Failure f;
+  REQUIRE(launch::setup_container(p.plan, {7, 8}, -1, k, f));
+  const auto& c = k.calls;
+  CHECK(c[0] == "become-root");
+  CHECK(c[1] == "setns 8 " + std::to_string(CLONE_NEWIPC));
+  CHECK(std::none_of(c.begin(), c.end(), [](const std::string& s) { return s.rfind("setns 7", 0) == 0; }));
+  CHECK(c[2] == "make-slave /");
 }
 
 TEST_CASE("child: in a user namespace it becomes root first, then builds the tree from the parent's tree") {
