@@ -174,6 +174,19 @@ $(readlink "/proc/$stub/ns/user")
 check "the joined container shares the holder's pid namespace" test "$pidns" != "$(readlink "/proc/$stub/ns/pid")"
 check "a file made through a plain bind is not owned by the joined namespace's root (200000)" \
   test "$(stat -c %u:%g "$J/made")" = 200000:200000
+# ctrun exec enters it too (its init's user namespace first, then the rest).
+CTIT_TOKEN=$TOKEN "$CTRUN" --set "process.env.CTIT_TOKEN=$TOKEN" "$WORK/unsj.yaml" \
+  -- sh -c 'touch /out/up; exec sleep 3600' </dev/null >/dev/null 2>&1 &
+joined=$!
+for _ in $(seq 400); do [ -e "$J/up" ] && [ -e /run/ctrun/unsj/state.json ] && break; sleep 0.05; done
+OUT=$("$CTRUN" exec unsj -- sh -c 'id -u; hostname; readlink /proc/self/ns/user' 2>"$WORK/stderr" </dev/null); RC=$?
+ERR=$(cat "$WORK/stderr")
+expect_rc 0
+expect_out "0
+joined
+$(readlink "/proc/$stub/ns/user")"
+"$CTRUN" stop unsj >/dev/null 2>&1
+wait "$joined"
 kill -TERM "$holder"; wait "$holder"
 no_leaks unsj
 no_leaks unsh
