@@ -487,17 +487,14 @@ size_t user_join(const plan::LaunchPlan& p) {
   return i;
 }
 
-// The host id that a joined user namespace maps its root (inside 0) to, as
-// /proc/PID/{uid,gid}_map of a process in it says; nullopt when it maps none
-// (the child then fails to become that root, and says so).
-std::optional<uint32_t> host_of_root(pid_t pid, const char* file) {
-  std::string text = read_small_file(("/proc/" + std::to_string(pid) + "/" + file).c_str());
-  std::istringstream lines(text);
-  uint64_t inside, outside, count;
-  while (lines >> inside >> outside >> count) {
-    if (inside == 0 && count > 0) return static_cast<uint32_t>(outside);
-  }
-  return std::nullopt;
+// The map of a joined user namespace, as /proc/PID/{uid,gid}_map of a
+// process in it says.
+std::vector<manifest::IdRange> read_id_map(pid_t pid, const char* file) {
+  std::istringstream lines(read_small_file(("/proc/" + std::to_string(pid) + "/" + file).c_str()));
+  std::vector<manifest::IdRange> map;
+  manifest::IdRange r;
+  while (lines >> r.inside >> r.outside >> r.count) map.push_back(r);
+  return map;
 }
 
 // For a user namespace: the rootfs (or the ephemeral root's lower layer) as
@@ -510,7 +507,8 @@ bool prepare_root_tree(const plan::LaunchPlan& p, pid_t pid, UniqueFd& out, Fail
   if (!p.userns.active() || p.root.kind == plan::RootPlan::Kind::host) return true;
   uint32_t root_uid = p.userns.root_uid, root_gid = p.userns.root_gid;
   if (p.userns.joined) {
-    auto uid = host_of_root(pid, "uid_map"), gid = host_of_root(pid, "gid_map");
+    // (No root in it: the child fails to become that root, and says so.)
+    auto uid = plan::host_of_root(read_id_map(pid, "uid_map")), gid = plan::host_of_root(read_id_map(pid, "gid_map"));
     if (!uid || !gid) return true;
     root_uid = *uid;
     root_gid = *gid;

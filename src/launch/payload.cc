@@ -119,17 +119,17 @@ void become_payload(const plan::ExecPlan& e, const Identity& id, bool userns, in
   const bool seccomp_early = e.seccomp.enabled && !e.no_new_privileges;
   if (seccomp_early && !load_seccomp(e.seccomp.compiled, f)) fail(f, 125);
   if (!keep_caps_across_setuid(root, e.caps, f)) fail(f, 125);
-  // A user namespace whose setgroups is "deny" (a joined one may be) cannot
-  // change the list, which ctrun emptied before joining it: enough when
-  // nothing but the primary group is asked (that is the gid anyway).
-  const bool only_primary =
-      std::all_of(id.groups.begin(), id.groups.end(), [&](gid_t g) { return g == id.gid; });
-  const bool as_is = userns && only_primary && getgroups(0, nullptr) == 0 &&
-                     read_small_file("/proc/self/setgroups") == "deny\n";
-  if (!as_is && setgroups(id.groups.size(), id.groups.data()) < 0) {
+  if (setgroups(id.groups.size(), id.groups.data()) < 0) {
     int err = errno;
-    std::string detail = err == EPERM && userns ? "the user namespace denies setgroups (its /proc/PID/setgroups)" : "";
-    fail({"set the supplementary groups", err, "process.supplementary_groups", detail}, 125);
+    // A user namespace whose setgroups is "deny" (a joined one may be) keeps
+    // the list ctrun emptied before joining it: enough when nothing but the
+    // primary group is asked (that is the gid anyway).
+    const bool only_primary =
+        std::all_of(id.groups.begin(), id.groups.end(), [&](gid_t g) { return g == id.gid; });
+    if (!(err == EPERM && userns && only_primary && getgroups(0, nullptr) == 0)) {
+      std::string detail = err == EPERM && userns ? "the user namespace denies setgroups (its /proc/PID/setgroups)" : "";
+      fail({"set the supplementary groups", err, "process.supplementary_groups", detail}, 125);
+    }
   }
   // EINVAL in a user namespace: the id has no mapping.
   auto id_failure = [&](const char* kind, unsigned value, const char* key, const char* map) {

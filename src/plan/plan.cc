@@ -18,6 +18,14 @@
 #include "net/config.h"
 
 namespace ctrun::plan {
+
+std::optional<uint32_t> host_of_root(const std::vector<manifest::IdRange>& map) {
+  for (const auto& r : map) {
+    if (r.inside == 0 && r.count > 0) return r.outside;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 using manifest::Manifest;
@@ -78,14 +86,8 @@ void add_namespaces(const Manifest& m, LaunchPlan& p) {
     p.userns.create = true;
     p.userns.uid_map = m.user_namespace.uid_map;
     p.userns.gid_map = m.user_namespace.gid_map;
-    auto host_of_root = [](const std::vector<manifest::IdRange>& map) {
-      for (const auto& r : map) {
-        if (r.inside == 0 && r.count > 0) return r.outside;
-      }
-      return 0u;
-    };
-    p.userns.root_uid = host_of_root(p.userns.uid_map);
-    p.userns.root_gid = host_of_root(p.userns.gid_map);
+    p.userns.root_uid = host_of_root(p.userns.uid_map).value_or(0);
+    p.userns.root_gid = host_of_root(p.userns.gid_map).value_or(0);
   }
   // A joined user namespace comes first: the child is made in it (by a
   // helper that joins it), so that the namespaces created with it are its.

@@ -158,6 +158,9 @@ struct ExecPlan {
   SeccompPlan seccomp;
 };
 
+// The host id a map gives to id 0 inside; nullopt when it maps none.
+std::optional<uint32_t> host_of_root(const std::vector<manifest::IdRange>& map);
+
 // A new user namespace: the maps the parent writes during the handshake,
 // and the host ids of the container's root (inside 0), which decide whether
 // the rootfs needs an idmapped mount. Or a joined one (namespaces.user a
