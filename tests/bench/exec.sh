@@ -24,9 +24,7 @@ if [ "${1:-}" != --inner ]; then
   mkdir -p "$B"
   [ -x "$R/bin/busybox" ] || bash "$here/../integration/mk-rootfs.sh" "$R"
   for rt in crun runc; do  # a bundle each: their cgroups must differ
-    rm -rf "$B/x$rt" && mkdir -p "$B/x$rt"
-    (cd "$B/x$rt" && crun spec && jq --arg r "$R" --arg cg "/ctrun-bench-x$rt" '.process.terminal=false | .root.path=$r |
-       .process.args=["/bin/sleep", "600"] | .linux.cgroupsPath=$cg' config.json > c.json && mv c.json config.json)
+    bench_bundle "$B/x$rt" "/ctrun-bench-x$rt" /bin/sleep 600
   done
   cat > "$B/sleep.yaml" <<END
 version: 1

@@ -31,14 +31,30 @@ bench_reexec() {
   return $rc
 }
 
+# bench_bundle DIR CGROUP ARG...: an OCI bundle of `crun spec`'s defaults in
+# DIR for the rootfs $R, running ARG... without a terminal, in cgroup CGROUP
+# (an explicit cgroupsPath, never relative to ours).
+bench_bundle() {
+  local dir=$1 cg=$2
+  shift 2
+  rm -rf "$dir" && mkdir -p "$dir"
+  (cd "$dir" && crun spec && jq --arg r "$R" --arg cg "$cg" '.process.terminal=false | .root.path=$r |
+     .process.args=$ARGS.positional | .linux.cgroupsPath=$cg' --args "$@" < config.json > c.json &&
+     mv c.json config.json)
+}
+
 # In --inner: crun refuses hybrid hosts whose cgroup2 lists a controller; an
 # empty file covers cgroup.controllers in this private mount namespace.
-# Sets $crun to the command line crun needs here.
+# Sets $crun to the command line crun needs here, and $nspawn to
+# systemd-nspawn's on the rootfs $R (without systemd as PID 1 it registers
+# nothing and stays in our private cgroups).
 bench_inner_quirks() {
   if [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
     : > "$B/empty"; mount --bind "$B/empty" /sys/fs/cgroup/unified/cgroup.controllers
   fi
   crun=crun
   [ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ] && crun="crun --cgroup-manager=cgroupfs"
+  nspawn="systemd-nspawn -D $R -q"
+  [ "$(cat /proc/1/comm)" = systemd ] || nspawn="$nspawn --register=no --keep-unit"
   return 0
 }

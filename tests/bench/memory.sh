@@ -34,10 +34,7 @@ if [ "${1:-}" != --inner ]; then
   bench_install crun runc bubblewrap systemd-container jq busybox-static
   mkdir -p "$B"
   [ -x "$R/bin/busybox" ] || bash "$here/../integration/mk-rootfs.sh" "$R"
-  rm -rf "$B/mbundle" && mkdir -p "$B/mbundle"
-  (cd "$B/mbundle" && crun spec && jq --arg r "$R" --arg nap "$NAP" '.process.terminal=false | .root.path=$r |
-     .process.args=["/bin/sleep", $nap] | .linux.cgroupsPath="/ctrun-bench-mem"' config.json > c.json &&
-     mv c.json config.json)
+  bench_bundle "$B/mbundle" /ctrun-bench-mem /bin/sleep "$NAP"
   cat > "$B/sleep.yaml" <<END
 version: 1
 name: bench-memory
@@ -49,8 +46,6 @@ END
 fi
 
 bench_inner_quirks
-nspawn="systemd-nspawn -D $R -q"
-[ "$(cat /proc/1/comm)" = systemd ] || nspawn="$nspawn --register=no --keep-unit"
 names=(floor bwrap crun runc nspawn ctrun)
 declare -A label=([floor]="floor (unshare)" [bwrap]="bwrap --unshare-all" [crun]="crun run" [runc]="runc run"
        [nspawn]="systemd-nspawn" [ctrun]="ctrun")

@@ -59,8 +59,6 @@ END
 fi
 
 bench_inner_quirks
-nspawn="systemd-nspawn -D $R -q"
-[ "$(cat /proc/1/comm)" = systemd ] || nspawn="$nspawn --register=no --keep-unit"
 # Rounds interleave them (ABC... ABC...) so that a drift of the machine
 # hits all of them alike; each keeps its best round.
 names=(host floor bwrap unconfined ours docker_ctrun docker_crun docker_runc nspawn)

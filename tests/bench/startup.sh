@@ -28,9 +28,7 @@ if [ "${1:-}" != --inner ]; then
   mkdir -p "$B"
   gcc -O2 -o "$B/interleave" "$here/interleave.c"
   [ -x "$R/bin/busybox" ] || bash "$here/../integration/mk-rootfs.sh" "$R"
-  rm -rf "$B/bundle" && mkdir -p "$B/bundle"
-  (cd "$B/bundle" && crun spec && jq --arg r "$R" '.process.terminal=false | .root.path=$r |
-     .process.args=["/bin/true"] | .linux.cgroupsPath="/ctrun-bench-oci"' config.json > c.json && mv c.json config.json)
+  bench_bundle "$B/bundle" /ctrun-bench-oci /bin/true
   cat > "$B/true.yaml" <<END
 version: 1
 name: bench
@@ -43,8 +41,6 @@ fi
 
 # --inner: a private mount namespace (and private cgroups where needed).
 bench_inner_quirks
-nspawn="systemd-nspawn -D $R -q"
-[ "$(cat /proc/1/comm)" = systemd ] || nspawn="$nspawn --register=no --keep-unit"
 json=$B/startup.json
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$json" \
   -n floor "unshare --fork --pid --mount --uts --ipc --net --mount-proc chroot $R /bin/true" \
